@@ -1,0 +1,1 @@
+"""The UiPath Data Service / Data Fabric dialect: handlers and rendering."""

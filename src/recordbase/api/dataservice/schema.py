@@ -1,0 +1,80 @@
+"""Entity schema endpoints (`/api/Entity…`, `/api/v3/entities…`) and choice sets."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from recordbase.api.dataservice.schema_wire import (
+    choice_set_json,
+    choice_values_json,
+    entity_json,
+    parse_choice_set_draft,
+    parse_entity_draft,
+    parse_entity_patch,
+)
+from recordbase.api.http import JSONResponse, int_param, json_body
+from recordbase.core.actors import Actor
+from recordbase.services import Services
+
+
+async def list_entities(request: Request, actor: Actor, services: Services) -> Response:
+    schema = services.schemas.current
+    return JSONResponse([entity_json(e, schema) for e in schema.entities])
+
+
+async def get_entity(request: Request, actor: Actor, services: Services) -> Response:
+    schema, entity = await services.records.entity(request.path_params["entity_id"])
+    return JSONResponse(entity_json(entity, schema))
+
+
+async def get_entity_by_name(request: Request, actor: Actor, services: Services) -> Response:
+    schema, entity = await services.records.entity(request.path_params["entity_name"])
+    return JSONResponse(entity_json(entity, schema))
+
+
+async def create_entity(request: Request, actor: Actor, services: Services) -> Response:
+    body = await json_body(request, services.settings.max_body_bytes)
+    entity = await services.schema_service.create_entity(parse_entity_draft(body, services.schemas.current))
+    return JSONResponse(entity.id)
+
+
+async def delete_entity(request: Request, actor: Actor, services: Services) -> Response:
+    await services.schema_service.delete_entity(request.path_params["entity_id"])
+    return Response(status_code=204)
+
+
+async def update_entity(request: Request, actor: Actor, services: Services) -> Response:
+    """PATCH metadata (`displayName`, `description`, `isRbacEnabled`) and add/remove/update fields."""
+    body = await json_body(request, services.settings.max_body_bytes)
+    _, entity = await services.records.entity(request.path_params["entity_id"])
+    patch = parse_entity_patch(body, services.schemas.current)
+    updated = await services.schema_service.update_entity(entity.id, patch)
+    return JSONResponse(entity_json(updated, services.schemas.current))
+
+
+async def list_choice_sets(request: Request, actor: Actor, services: Services) -> Response:
+    return JSONResponse([choice_set_json(c) for c in services.schemas.current.choice_sets])
+
+
+async def create_choice_set(request: Request, actor: Actor, services: Services) -> Response:
+    body = await json_body(request, services.settings.max_body_bytes)
+    choice_set = await services.schema_service.create_choice_set(parse_choice_set_draft(body))
+    return JSONResponse(choice_set.id)
+
+
+async def choice_set_values(request: Request, actor: Actor, services: Services) -> Response:
+    """`query_expansion`: values as a JSON *string* in `jsonValue` (the SDK's shape); start/limit in query or body."""
+    body = await json_body(request, services.settings.max_body_bytes) if await request.body() else {}
+    ref = request.path_params["entity_id"]
+    schema = services.schemas.current
+    choice_set = schema.find_choice_set(ref)
+    if choice_set is None:
+        await services.schemas.refresh_if_changed()
+        choice_set = services.schemas.current.choice_set(ref)
+    start = int_param(request, "start", int(body.get("start", 0)) if isinstance(body, dict) else 0, 0, 2**31)
+    limit = int_param(request, "limit", int(body.get("limit", 1000)) if isinstance(body, dict) else 1000, 1, 1000)
+    values = choice_values_json(choice_set)
+    page = values[start : start + limit]
+    return JSONResponse({"jsonValue": orjson.dumps(page).decode(), "totalRecordCount": len(values)})

@@ -1,0 +1,308 @@
+"""The UiPath wire form of entities, fields and choice sets (uipath-sdk-wire.md §5), both directions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from recordbase.core.catalog import ChoiceSetDraft, EntityDraft, EntityPatch
+from recordbase.core.schema import ChoiceSet, Entity, Field, FieldType, Schema
+from recordbase.errors import BadRequest, SchemaError
+
+# (sqlType.name, fieldDisplayType) for each type.
+WIRE_TYPES: dict[FieldType, tuple[str, str]] = {
+    FieldType.TEXT: ("NVARCHAR", "Basic"),
+    FieldType.MULTILINE_TEXT: ("MULTILINE", "Basic"),
+    FieldType.INTEGER: ("BIGINT", "Basic"),
+    FieldType.DECIMAL: ("DECIMAL", "Basic"),
+    FieldType.BOOLEAN: ("BIT", "Basic"),
+    FieldType.DATE: ("DATE", "Basic"),
+    FieldType.DATETIME: ("DATETIMEOFFSET", "Basic"),
+    FieldType.CHOICE_SET: ("INT", "ChoiceSetSingle"),
+    FieldType.MULTI_CHOICE_SET: ("NVARCHAR", "ChoiceSetMultiple"),
+    FieldType.RELATIONSHIP: ("UNIQUEIDENTIFIER", "Relationship"),
+    FieldType.FILE: ("UNIQUEIDENTIFIER", "File"),
+    FieldType.AUTO_NUMBER: ("DECIMAL", "AutoNumber"),
+    FieldType.UUID: ("UNIQUEIDENTIFIER", "Basic"),
+}
+BY_DISPLAY_TYPE = {
+    "file": FieldType.FILE,
+    "relationship": FieldType.RELATIONSHIP,
+    "choicesetsingle": FieldType.CHOICE_SET,
+    "choicesetmultiple": FieldType.MULTI_CHOICE_SET,
+    "autonumber": FieldType.AUTO_NUMBER,
+}
+BY_SQL_TYPE = {
+    "NVARCHAR": FieldType.TEXT,
+    "MULTILINE": FieldType.MULTILINE_TEXT,
+    "MULTILINE_MAX": FieldType.MULTILINE_TEXT,
+    "INT": FieldType.INTEGER,
+    "BIGINT": FieldType.INTEGER,
+    "DECIMAL": FieldType.DECIMAL,
+    "FLOAT": FieldType.DECIMAL,
+    "REAL": FieldType.DECIMAL,
+    "BIT": FieldType.BOOLEAN,
+    "DATE": FieldType.DATE,
+    "DATETIMEOFFSET": FieldType.DATETIME,
+    "DATETIME2": FieldType.DATETIME,
+    "DATETIME": FieldType.DATETIME,
+    "UNIQUEIDENTIFIER": FieldType.UUID,
+}
+SYSTEM_FIELD_WIRE = [
+    ("Id", "UNIQUEIDENTIFIER", True),
+    ("CreatedBy", "UNIQUEIDENTIFIER", False),
+    ("CreateTime", "DATETIMEOFFSET", False),
+    ("UpdatedBy", "UNIQUEIDENTIFIER", False),
+    ("UpdateTime", "DATETIMEOFFSET", False),
+]
+
+
+def entity_json(entity: Entity, schema: Schema, *, with_fields: bool = True) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": entity.id,
+        "name": entity.name,
+        "displayName": entity.label,
+        "entityType": "Entity",
+        "description": entity.description,
+        "isRbacEnabled": entity.rbac,
+        "externalFields": [],
+        "sourceJoinCriteria": [],
+    }
+    if with_fields:
+        body["fields"] = [*(_system_field(*s) for s in SYSTEM_FIELD_WIRE), *(field_json(f, schema) for f in entity.fields)]
+    return body
+
+
+def field_json(field: Field, schema: Schema) -> dict[str, Any]:
+    sql_name, display_type = WIRE_TYPES[field.type]
+    body: dict[str, Any] = {
+        "id": field.id,
+        "name": field.name,
+        "displayName": field.label,
+        "description": field.description,
+        "sqlType": _sql_type(field, sql_name),
+        "fieldDisplayType": display_type,
+        "isPrimaryKey": False,
+        "isForeignKey": field.type is FieldType.RELATIONSHIP,
+        "isExternalField": False,
+        "isHiddenField": False,
+        "isUnique": field.unique,
+        "isRequired": field.required,
+        "isSystemField": False,
+        "isAttachment": field.type is FieldType.FILE,
+        "isRbacEnabled": field.rbac,
+        "isEncrypted": False,
+        "defaultValue": _default_text(field),
+        "choiceSetId": field.choice_set_id,
+        "referenceType": "ManyToOne" if field.type is FieldType.RELATIONSHIP else None,
+    }
+    if field.type is FieldType.RELATIONSHIP:
+        target = schema.find_entity(field.reference_entity or "")
+        body["referenceName"] = field.reference_entity
+        body["referenceEntity"] = entity_json(target, schema, with_fields=False) if target else None
+    if field.choice_set_id:
+        choice_set = schema.find_choice_set(field.choice_set_id)
+        body["referenceChoiceset"] = choice_set_json(choice_set) if choice_set else None
+    return body
+
+
+def choice_set_json(choice_set: ChoiceSet) -> dict[str, Any]:
+    return {
+        "id": choice_set.id,
+        "name": choice_set.name,
+        "displayName": choice_set.label,
+        "entityType": "ChoiceSet",
+        "description": choice_set.description,
+        "isRbacEnabled": False,
+        "recordCount": len(choice_set.values),
+    }
+
+
+def choice_values_json(choice_set: ChoiceSet) -> list[dict[str, Any]]:
+    return [
+        {"Id": v.id, "Name": v.name, "DisplayName": v.display_name, "NumberId": v.number_id}
+        for v in choice_set.values
+    ]
+
+
+def _system_field(name: str, sql_name: str, primary: bool) -> dict[str, Any]:
+    return {
+        "id": name,
+        "name": name,
+        "displayName": name,
+        "description": "",
+        "sqlType": {"name": sql_name},
+        "fieldDisplayType": "Basic",
+        "isPrimaryKey": primary,
+        "isForeignKey": False,
+        "isExternalField": False,
+        "isHiddenField": False,
+        "isUnique": primary,
+        "isRequired": primary,
+        "isSystemField": True,
+        "isAttachment": False,
+        "isRbacEnabled": False,
+        "isEncrypted": False,
+        "defaultValue": None,
+        "referenceType": None,
+    }
+
+
+def _sql_type(field: Field, sql_name: str) -> dict[str, Any]:
+    """Constraints in both spellings: the Python SDK reads PascalCase, the TypeScript SDK camelCase."""
+    limits = {
+        "LengthLimit": field.max_length,
+        "MaxValue": _number(field.max_value),
+        "MinValue": _number(field.min_value),
+        "DecimalPrecision": field.decimal_places,
+    }
+    camel = {key[0].lower() + key[1:]: value for key, value in limits.items()}
+    return {"name": sql_name, **limits, **camel}
+
+
+def _number(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _default_text(field: Field) -> str | None:
+    if field.default is None:
+        return None
+    if isinstance(field.default, bool):
+        return "true" if field.default else "false"
+    return str(field.default)
+
+
+# Parsing ---------------------------------------------------------------------------------------
+
+
+def parse_entity_draft(body: Any, schema: Schema) -> EntityDraft:
+    """The SDK's create body (`{displayName, description, entityDefinition: {name, fields}}`) or a flat one."""
+    if not isinstance(body, dict):
+        raise BadRequest("The entity definition must be a JSON object.")
+    definition = body.get("entityDefinition") if isinstance(body.get("entityDefinition"), dict) else body
+    fields = definition.get("fields") or []
+    if not isinstance(fields, list):
+        raise BadRequest("'fields' must be an array.")
+    return EntityDraft(
+        name=definition.get("name"),
+        display_name=body.get("displayName") or definition.get("displayName") or "",
+        description=body.get("description") or definition.get("description") or "",
+        rbac=bool(definition.get("isRbacEnabled", body.get("isRbacEnabled", False))),
+        fields=tuple(parse_field(f, schema) for f in fields),
+    )
+
+
+def parse_entity_patch(body: Any, schema: Schema) -> EntityPatch:
+    if not isinstance(body, dict):
+        raise BadRequest("The entity update must be a JSON object.")
+    removes = body.get("removeFields") or []
+    if not isinstance(removes, list) or not all(isinstance(r, dict) and isinstance(r.get("name"), str) for r in removes):
+        raise BadRequest("Each field in removeFields must include a non-empty 'name' string.")
+    return EntityPatch(
+        display_name=body.get("displayName"),
+        description=body.get("description"),
+        rbac=body.get("isRbacEnabled"),
+        add_fields=tuple(parse_field(f, schema) for f in _list(body, "addFields")),
+        remove_fields=tuple(r["name"] for r in removes),
+        update_fields=tuple(parse_field(f, schema) for f in _list(body, "updateFields")),
+    )
+
+
+def parse_field(body: Any, schema: Schema) -> Field:
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        raise BadRequest("Each field must be an object with a 'name'.")
+    sql_type = body.get("sqlType") if isinstance(body.get("sqlType"), dict) else {}
+    kind = _field_type(body, sql_type)
+    return Field(
+        id="",
+        name=body["name"],
+        type=kind,
+        display_name=body.get("displayName") or "",
+        description=body.get("description") or "",
+        required=bool(body.get("isRequired", False)),
+        unique=bool(body.get("isUnique", False)),
+        default=_default_value(kind, body.get("defaultValue")),
+        max_length=_int(_pick(sql_type, "lengthLimit")) if kind in (FieldType.TEXT, FieldType.MULTILINE_TEXT) else None,
+        min_value=_decimal(_pick(sql_type, "minValue")),
+        max_value=_decimal(_pick(sql_type, "maxValue")),
+        decimal_places=_int(_pick(sql_type, "decimalPrecision")),
+        choice_set_id=body.get("choiceSetId") or body.get("choicesetId") or body.get("ChoiceSetId"),
+        reference_entity=body.get("referenceEntityName") or _reference_name(body),
+        rbac=bool(body.get("isRbacEnabled", False)),
+    )
+
+
+def parse_choice_set_draft(body: Any) -> ChoiceSetDraft:
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        raise BadRequest("A choice set must be an object with a 'name'.")
+    values = []
+    for item in _list(body, "values"):
+        if isinstance(item, str):
+            values.append((item, item))
+        elif isinstance(item, dict) and isinstance(item.get("name") or item.get("Name"), str):
+            name = item.get("name") or item.get("Name")
+            values.append((name, item.get("displayName") or item.get("DisplayName") or name))
+        else:
+            raise BadRequest("Each choice value must be a name or an object with 'name'.")
+    return ChoiceSetDraft(body["name"], body.get("displayName") or "", body.get("description") or "", tuple(values))
+
+
+def _field_type(body: dict[str, Any], sql_type: dict[str, Any]) -> FieldType:
+    display = str(body.get("fieldDisplayType") or "").lower()
+    if display in BY_DISPLAY_TYPE:
+        return BY_DISPLAY_TYPE[display]
+    name = str(sql_type.get("name") or "NVARCHAR").upper()
+    if name not in BY_SQL_TYPE:
+        raise SchemaError(f"Field '{body['name']}': unknown sqlType '{name}'.")
+    return BY_SQL_TYPE[name]
+
+
+def _default_value(kind: FieldType, raw: Any) -> Any:
+    """The SDK sends defaults as strings; turn them into the value a record body would carry."""
+    if raw is None or raw == "":
+        return None
+    if kind is FieldType.BOOLEAN and isinstance(raw, str):
+        return {"true": True, "false": False, "1": True, "0": False}.get(raw.lower(), raw)
+    if kind is FieldType.CHOICE_SET and isinstance(raw, str) and raw.isdigit():
+        return int(raw)
+    return raw
+
+
+def _reference_name(body: dict[str, Any]) -> str | None:
+    reference = body.get("referenceEntity")
+    if isinstance(reference, dict) and isinstance(reference.get("name"), str):
+        return str(reference["name"])
+    return None
+
+
+def _pick(sql_type: dict[str, Any], camel: str) -> Any:
+    pascal = camel[0].upper() + camel[1:]
+    return sql_type.get(camel, sql_type.get(pascal))
+
+
+def _int(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise SchemaError(f"Expected an integer, got {value!r}.")
+    return int(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SchemaError(f"Expected a number, got {value!r}.")
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        raise SchemaError(f"Expected a number, got {value!r}.") from None
+
+
+def _list(body: dict[str, Any], key: str) -> list[Any]:
+    value = body.get(key) or []
+    if not isinstance(value, list):
+        raise BadRequest(f"'{key}' must be an array.")
+    return value

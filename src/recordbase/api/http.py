@@ -1,0 +1,72 @@
+"""Request helpers shared by both dialects: JSON bodies, query parameters, responses, trace ids."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from recordbase.errors import BadRequest, InvalidJson, PayloadTooLarge, UnsupportedMediaType
+
+JSON_TYPES = ("application/json", "text/json", "application/problem+json")
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def trace_id(request: Request) -> str:
+    """The request id: the caller's `X-Request-Id` when it looks sane, else a new one."""
+    given = request.headers.get("x-request-id", "")
+    if given and len(given) <= 64 and given.replace("-", "").isalnum():
+        return given
+    return uuid.uuid4().hex
+
+
+async def json_body(request: Request, max_bytes: int) -> Any:
+    """The request's JSON body; 415 for another media type, 413 above the limit, 400 when malformed."""
+    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    if media and media not in JSON_TYPES:
+        raise UnsupportedMediaType(f"Expected a JSON body (application/json), got '{media}'.")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
+        chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as error:
+        raise InvalidJson(f"The request body is not valid JSON: {error}.") from None
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"Query parameter '{name}' must be an integer.") from None
+    if not low <= value <= high:
+        raise BadRequest(f"Query parameter '{name}' must be between {low} and {high}.")
+    return value
+
+
+def bool_param(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.lower()
+    if lowered not in ("true", "false", "1", "0"):
+        raise BadRequest(f"Query parameter '{name}' must be true or false.")
+    return lowered in ("true", "1")

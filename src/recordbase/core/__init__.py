@@ -1,0 +1,1 @@
+"""The domain: schemas, records, validation. Knows no HTTP and no SQL dialect."""

@@ -1,0 +1,71 @@
+"""Relationship expansion (`expansionLevel`, spec-notes §1.4.4) and the plain JSON form of records.
+
+Level 0 leaves a relationship as the target's Id; 1 makes it `{Id}`; 2 the target record
+with its own relationships as `{Id}`; 3 one level deeper. Each level costs one query per
+relationship field for the whole page, never one per record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from recordbase.core.fields import KINDS
+from recordbase.core.fields.temporal import format_datetime
+from recordbase.core.ports import Record, RecordStore
+from recordbase.core.schema import Entity, FieldType, Schema
+
+MAX_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class Related:
+    """A relationship value after expansion: the target's id, and its record when expanded."""
+
+    id: str
+    entity: Entity
+    record: Record | None = None
+
+
+async def expand(store: RecordStore, schema: Schema, entity: Entity, records: list[Record], level: int) -> None:
+    """Replace relationship values in `records` (in place) according to `level`."""
+    if level <= 0:
+        return
+    for f in entity.fields:
+        if f.type is not FieldType.RELATIONSHIP:
+            continue
+        target = schema.find_entity(f.reference_entity or "")
+        ids = {r[f.name] for r in records if isinstance(r.get(f.name), str)}
+        if target is None or not ids:
+            continue
+        found: dict[str, Record] = {}
+        if level >= 2:
+            found = await store.fetch_by_ids(schema, target, ids)
+            await expand(store, schema, target, list(found.values()), level - 1)
+        for r in records:
+            if isinstance(r.get(f.name), str):
+                r[f.name] = Related(r[f.name], target, found.get(r[f.name]))
+
+
+def plain(entity: Entity, record: Record, level: int = 1) -> dict[str, Any]:
+    """A record as JSON-ready values with UiPath's system names; relationships as already expanded."""
+    out: dict[str, Any] = {
+        "Id": record["Id"],
+        "CreatedBy": record["CreatedBy"],
+        "CreateTime": format_datetime(record["CreateTime"]),
+        "UpdatedBy": record["UpdatedBy"],
+        "UpdateTime": format_datetime(record["UpdateTime"]),
+    }
+    for f in entity.fields:
+        value = record.get(f.name)
+        if value is None:
+            out[f.name] = None
+        elif isinstance(value, Related):
+            out[f.name] = {"Id": value.id} if value.record is None else plain(value.entity, value.record, level)
+        elif f.type is FieldType.FILE and level == 0:
+            out[f.name] = value.get("Id")
+        elif f.type is FieldType.RELATIONSHIP:
+            out[f.name] = value if level == 0 else {"Id": value}
+        else:
+            out[f.name] = KINDS[f.type].render(f, value)
+    return out

@@ -1,0 +1,52 @@
+"""Choice-set fields: a single `NumberId`, or a sorted set of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from recordbase.core.fields.base import FieldDefinitionError, FieldValueError, PlainKind, type_error
+from recordbase.core.schema import Field, Schema
+
+
+class ChoiceKind(PlainKind):
+    def check_definition(self, field: Field, schema: Schema) -> Field:
+        if not field.choice_set_id:
+            raise FieldDefinitionError(f"Field '{field.name}' needs a choice set.")
+        found = schema.find_choice_set(field.choice_set_id)
+        if found is None:
+            raise FieldDefinitionError(f"Field '{field.name}': choice set '{field.choice_set_id}' does not exist.")
+        from dataclasses import replace
+
+        return replace(field, choice_set_id=found.id)
+
+    def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
+        return _number_id(field, value, schema)
+
+
+class MultiChoiceKind(ChoiceKind):
+    def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
+        if isinstance(value, str):
+            # The Studio activities send the set as JSON text ("[1,3]"); REST clients send an array.
+            try:
+                value = orjson.loads(value)
+            except orjson.JSONDecodeError:
+                raise type_error(field, "an array of choice NumberIds") from None
+        if not isinstance(value, list):
+            raise type_error(field, "an array of choice NumberIds")
+        return tuple(sorted({_number_id(field, item, schema) for item in value}))
+
+    def render(self, field: Field, value: Any) -> Any:
+        return list(value)
+
+
+def _number_id(field: Field, value: Any, schema: Schema) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise type_error(field, "a choice NumberId (integer)")
+    choice_set = schema.choice_set(field.choice_set_id or "")
+    if value not in choice_set.number_ids:
+        raise FieldValueError(
+            "UNKNOWN_CHOICE", f"Field '{field.name}': {value} is not a value of choice set '{choice_set.name}'."
+        )
+    return value

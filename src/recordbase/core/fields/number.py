@@ -1,0 +1,99 @@
+"""Numbers: integers, decimals with a fixed number of places, and auto-numbers.
+
+Values must fit 15 significant digits (integers: up to 2^53 - 1), so that both backends
+store them exactly; a value with more decimal places than the field allows is refused,
+never rounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from recordbase.core.fields.base import FieldDefinitionError, FieldValueError, PlainKind, type_error
+from recordbase.core.schema import Field, FieldType, Schema
+
+MAX_SAFE = Decimal(2**53 - 1)
+MAX_PLACES = 10
+MAX_DIGITS = 15
+
+
+class NumberKind(PlainKind):
+    def check_definition(self, field: Field, schema: Schema) -> Field:
+        places = 0 if field.type is FieldType.INTEGER else field.decimal_places
+        places = 2 if places is None else places
+        if not 0 <= places <= MAX_PLACES:
+            raise FieldDefinitionError(f"Field '{field.name}': decimal places must be between 0 and {MAX_PLACES}.")
+        low = -MAX_SAFE if field.min_value is None else Decimal(field.min_value)
+        high = MAX_SAFE if field.max_value is None else Decimal(field.max_value)
+        if not -MAX_SAFE <= low < high <= MAX_SAFE:
+            raise FieldDefinitionError(
+                f"Field '{field.name}': need minimum < maximum, both within ±{MAX_SAFE}."
+            )
+        return replace(field, decimal_places=places, min_value=low, max_value=high)
+
+    def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
+        number = _to_decimal(field, value)
+        places = field.decimal_places or 0
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > places and number != number.quantize(Decimal(1).scaleb(-places)):
+            raise FieldValueError(
+                "TOO_MANY_DECIMALS", f"Field '{field.name}' allows at most {places} decimal places."
+            )
+        self._check_range(field, number)
+        if places == 0:
+            return int(number)
+        normalized = number.quantize(Decimal(1).scaleb(-places))
+        if len(normalized.as_tuple().digits) > MAX_DIGITS:
+            raise FieldValueError(
+                "OUT_OF_RANGE", f"Field '{field.name}' keeps at most {MAX_DIGITS} significant digits."
+            )
+        return normalized
+
+    def render(self, field: Field, value: Any) -> Any:
+        if field.decimal_places:
+            return float(value)
+        return int(value)
+
+    @staticmethod
+    def _check_range(field: Field, number: Decimal) -> None:
+        low, high = field.min_value, field.max_value
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise FieldValueError(
+                "OUT_OF_RANGE", f"Field '{field.name}' must be between {low} and {high}."
+            )
+
+
+class AutoNumberKind(PlainKind):
+    """Numbers the server assigns in insertion order; clients only read them."""
+
+    def check_definition(self, field: Field, schema: Schema) -> Field:
+        start = 1 if field.start_value is None else field.start_value
+        if not 1 <= start <= int(MAX_SAFE):
+            raise FieldDefinitionError(f"Field '{field.name}': start value must be between 1 and {MAX_SAFE}.")
+        return replace(field, start_value=start)
+
+    def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
+        raise FieldValueError("READ_ONLY", f"Field '{field.name}' is an auto-number and is set by the server.")
+
+    def render(self, field: Field, value: Any) -> Any:
+        return int(value)
+
+
+def _to_decimal(field: Field, value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise type_error(field, "a number")
+    if isinstance(value, str):
+        # Strings are accepted only when they are plain decimal numerals: some clients
+        # quote numbers, none mean "1e3" or "NaN".
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise type_error(field, "a number") from None
+        if not value.strip().replace(".", "", 1).lstrip("-").isdigit():
+            raise type_error(field, "a number")
+        return number
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        raise type_error(field, "a finite number")
+    return Decimal(str(value)) if isinstance(value, float) else Decimal(value)

@@ -1,0 +1,61 @@
+"""Dates (`YYYY-MM-DD`) and date-times (ISO-8601, stored in UTC to the millisecond)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from recordbase.core.fields.base import FieldValueError, PlainKind, type_error
+from recordbase.core.schema import Field, Schema
+
+DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATETIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?$")
+
+
+class DateKind(PlainKind):
+    def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
+        if not isinstance(value, str) or not DATE_FORMAT.match(value):
+            raise type_error(field, "a date as YYYY-MM-DD")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise FieldValueError("INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date.") from None
+
+    def render(self, field: Field, value: Any) -> Any:
+        return value.isoformat()
+
+
+class DateTimeKind(PlainKind):
+    def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
+        if not isinstance(value, str) or not DATETIME_FORMAT.match(value):
+            raise type_error(field, "an ISO-8601 date-time such as 2024-05-01T12:30:00Z")
+        return parse_datetime(field, value)
+
+    def render(self, field: Field, value: Any) -> Any:
+        return format_datetime(value)
+
+
+def parse_datetime(field: Field, value: str) -> datetime:
+    """Parse an ISO-8601 date-time; one without an offset is taken as UTC."""
+    text = value
+    match = re.search(r"\.(\d+)", text)
+    if match and len(match.group(1)) > 6:
+        text = text[: match.start(1) + 6] + text[match.end(1):]
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise FieldValueError("INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date-time.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return truncate_ms(parsed.astimezone(UTC))
+
+
+def truncate_ms(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def format_datetime(moment: datetime) -> str:
+    """The wire form: UTC, milliseconds, `Z`."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -1,0 +1,22 @@
+"""The services one running app holds; built by app.py, reached by handlers through `app.state`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from recordbase.auth.tokens import TokenService
+from recordbase.core.catalog import SchemaService
+from recordbase.core.records import RecordService
+from recordbase.core.schema_cache import SchemaCache
+from recordbase.settings import Settings
+from recordbase.storage.database import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    schemas: SchemaCache
+    schema_service: SchemaService
+    records: RecordService
+    tokens: TokenService

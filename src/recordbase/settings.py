@@ -1,0 +1,63 @@
+"""One typed settings object, read once at start-up and passed down.
+
+Every setting can come from a flag of `recordbase serve`, from the environment
+(`RECORDBASE_<NAME>`), or from a `.env`-style file named by `RECORDBASE_ENV_FILE`.
+docs/settings.md lists them; a test fails when one is undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """recordbase's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RECORDBASE_",
+        env_file=os.environ.get("RECORDBASE_ENV_FILE"),
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(Path("recordbase-data"), description="Directory for the SQLite database and files.")
+    database_url: str = Field(
+        "",
+        description="sqlite:///PATH or postgresql://USER@HOST:PORT/DB; empty means SQLite in data_dir.",
+    )
+    database_schema: str = Field(
+        "public", description="PostgreSQL schema that holds recordbase's tables (one schema per installation)."
+    )
+    database_pool_size: int = Field(10, ge=1, le=200, description="Connections per server process.")
+    host: str = Field("127.0.0.1", description="Address the server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the server listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes (uvicorn workers).")
+    list_limit_default: int = Field(100, ge=1, description="Records per page when `limit` is not given.")
+    list_limit_max: int = Field(1000, ge=1, description="Largest `limit` a list or query accepts.")
+    batch_limit: int = Field(1000, ge=1, description="Largest number of records in one batch request.")
+    max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest JSON request body accepted, in bytes (413 above)."
+    )
+    log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+
+    @field_validator("database_schema")
+    @classmethod
+    def _plain_identifier(cls, value: str) -> str:
+        if not value.replace("_", "").isalnum() or not value[0].isalpha():
+            raise ValueError("database_schema must be a plain identifier")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'recordbase.sqlite3'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith(("postgresql://", "postgres://"))

@@ -1,0 +1,70 @@
+"""The database protocol both backends implement, and the factory that picks one from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+from recordbase.settings import Settings
+from recordbase.storage.sql import Prepared
+
+Row = Sequence[Any]
+Statement = Prepared | ClauseElement
+
+
+class Connection(Protocol):
+    """One connection, inside a transaction when obtained from `Database.transaction`."""
+
+    async def fetch(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]: ...
+
+    async def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """Run a statement; return the number of rows it changed."""
+        ...
+
+    async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None: ...
+
+    async def execute_ddl(self, sql: str) -> None: ...
+
+
+class Database(Protocol):
+    """A pool of connections to one database, SQLite or PostgreSQL."""
+
+    dialect: Dialect
+    name: str
+
+    def prepare(self, statement: ClauseElement) -> Prepared: ...
+
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for reads; sees committed data."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection in a write transaction: committed on exit, rolled back on error."""
+        ...
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call `callback` when another process signals `channel` (no-op where unsupported)."""
+        ...
+
+    async def notify(self, connection: Connection, channel: str) -> None:
+        """Signal `channel` to other processes when `connection`'s transaction commits."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+async def open_database(settings: Settings) -> Database:
+    """Open the database named by the settings, creating the SQLite file's directory if needed."""
+    if settings.is_postgres:
+        from recordbase.storage.postgres import PostgresDatabase
+
+        return await PostgresDatabase.open(settings)
+    from recordbase.storage.sqlite import SQLiteDatabase
+
+    return await SQLiteDatabase.open(settings)
+
+

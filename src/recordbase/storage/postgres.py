@@ -1,0 +1,125 @@
+"""PostgreSQL backend: an asyncpg pool; schema changes are announced with NOTIFY."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import asyncpg
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.sql import ClauseElement
+
+from recordbase.settings import Settings
+from recordbase.storage.database import Row, Statement
+from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
+from recordbase.storage.sql import Prepared, prepare
+
+
+class PostgresConnection:
+    def __init__(self, raw: asyncpg.Connection, database: PostgresDatabase) -> None:
+        self.raw = raw
+        self.database = database
+
+    async def fetch(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        sql, args = self.database.bind(statement, params)
+        with translate_errors():
+            return list(await self.raw.fetch(sql, *args))
+
+    async def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        sql, args = self.database.bind(statement, params)
+        with translate_errors():
+            status = await self.raw.execute(sql, *args)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        prepared = statement if isinstance(statement, Prepared) else self.database.prepare(statement)
+        with translate_errors():
+            await self.raw.executemany(prepared.sql, [prepared.bind(row)[1] for row in rows])
+
+    async def execute_ddl(self, sql: str) -> None:
+        with translate_errors():
+            await self.raw.execute(sql)
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn asyncpg's errors into storage errors that say what went wrong."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as error:
+        raise UniqueViolation(error.constraint_name or "") from error
+    except asyncpg.ForeignKeyViolationError as error:
+        raise ForeignKeyViolation(error.detail or str(error)) from error
+    except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as error:
+        raise UndefinedObject(str(error)) from error
+
+
+class PostgresDatabase:
+    name = "postgresql"
+    dialect = asyncpg_dialect.dialect()
+
+    def __init__(self, pool: asyncpg.Pool, schema: str, url: str) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.url = url
+        self._listener: asyncpg.Connection | None = None
+
+    @classmethod
+    async def open(cls, settings: Settings) -> PostgresDatabase:
+        schema = settings.database_schema
+        bootstrap = await asyncpg.connect(settings.resolved_database_url)
+        try:
+            await bootstrap.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        finally:
+            await bootstrap.close()
+        pool = await asyncpg.create_pool(
+            settings.resolved_database_url,
+            min_size=1,
+            max_size=settings.database_pool_size,
+            server_settings={"search_path": schema, "application_name": "recordbase"},
+            init=_init_connection,
+        )
+        return cls(pool, schema, settings.resolved_database_url)
+
+    def prepare(self, statement: ClauseElement) -> Prepared:
+        return prepare(statement, self.dialect)
+
+    def bind(self, statement: Statement, params: Mapping[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
+        prepared = statement if isinstance(statement, Prepared) else self.prepare(statement)
+        return prepared.bind(params)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[PostgresConnection]:
+        async with self.pool.acquire() as raw:
+            yield PostgresConnection(raw, self)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresConnection]:
+        async with self.pool.acquire() as raw, raw.transaction():
+            yield PostgresConnection(raw, self)
+
+    def channel(self, name: str) -> str:
+        return f"recordbase_{self.schema}_{name}"
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> None:
+        if self._listener is None:
+            # A connection of its own: listeners must outlive any pooled checkout.
+            self._listener = await asyncpg.connect(self.url)
+        await self._listener.add_listener(self.channel(channel), lambda *_: callback())
+
+    async def notify(self, connection: Any, channel: str) -> None:
+        await connection.raw.execute("SELECT pg_notify($1, '')", self.channel(channel))
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+        await self.pool.close()
+
+
+async def _init_connection(raw: asyncpg.Connection) -> None:
+    # UUIDs travel as text both ways, as they do on SQLite, so core sees one type.
+    await raw.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")

@@ -1,0 +1,249 @@
+"""Reading and writing entity records: statements built once per entity and schema version.
+
+Rows cross this boundary as dicts of core values keyed by field name plus the system
+names (`Id`, `CreatedBy`, `CreateTime`, `UpdatedBy`, `UpdateTime`, `Revision`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import sqlalchemy as sa
+
+from recordbase.core.schema import Entity, Field, Schema
+from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed
+from recordbase.storage import codecs, tables
+from recordbase.storage.catalog import CatalogStore
+from recordbase.storage.database import Connection, Database, Row
+from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
+from recordbase.storage.sql import Prepared
+
+Record = dict[str, Any]
+SYSTEM_COLUMNS = ("Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime")
+
+
+@dataclass
+class EntityShape:
+    """Everything needed to run the common statements of one entity at one schema version."""
+
+    entity: Entity
+    table: sa.Table
+    database: Database
+
+    @cached_property
+    def keys(self) -> list[str]:
+        return [*SYSTEM_COLUMNS, "Revision", *(f.name for f in self.entity.fields)]
+
+    @cached_property
+    def decoders(self) -> list[codecs.Codec]:
+        backend = self.database.name
+        stamp = codecs.timestamp_decoder(backend)
+        plain = codecs.identity
+        return [plain, plain, stamp, plain, stamp, plain, *(codecs.decoder(backend, f) for f in self.entity.fields)]
+
+    @cached_property
+    def encoders(self) -> dict[str, codecs.Codec]:
+        backend = self.database.name
+        stamp = codecs.timestamp_encoder(backend)
+        found = {f.name: codecs.encoder(backend, f) for f in self.entity.fields}
+        return {**found, "CreateTime": stamp, "UpdateTime": stamp}
+
+    @cached_property
+    def select_by_ids(self) -> Prepared:
+        return self.database.prepare(sa.select(self.table).where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True))))
+
+    @cached_property
+    def insert(self) -> Prepared:
+        values = {c.key: sa.bindparam(c.key) for c in self.table.columns}
+        return self.database.prepare(sa.insert(self.table).values(values))
+
+    @cached_property
+    def delete(self) -> Prepared:
+        return self.database.prepare(
+            sa.delete(self.table).where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True))).returning(self.table.c.Id)
+        )
+
+    @cached_property
+    def count(self) -> Prepared:
+        return self.database.prepare(sa.select(sa.func.count()).select_from(self.table))
+
+    @cached_property
+    def page(self) -> Prepared:
+        statement = sa.select(self.table).order_by(self.table.c.Id).limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+        return self.database.prepare(statement)
+
+    def decode(self, row: Row) -> Record:
+        return {
+            key: (None if value is None else decode(value))
+            for key, decode, value in zip(self.keys, self.decoders, row, strict=True)
+        }
+
+    def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        encoders = self.encoders
+        return {
+            key: (value if value is None or key not in encoders else encoders[key](value))
+            for key, value in values.items()
+        }
+
+
+class RecordStore:
+    """Record reads, and write transactions through `RecordWriter`."""
+
+    def __init__(self, database: Database, catalog: CatalogStore) -> None:
+        self.database = database
+        self.catalog = catalog
+        self._shapes: dict[tuple[int, str], EntityShape] = {}
+        self._tables: tuple[int, tables.SchemaTables] | None = None
+
+    def shape(self, schema: Schema, entity: Entity) -> EntityShape:
+        key = (schema.version, entity.id)
+        found = self._shapes.get(key)
+        if found is None:
+            if len(self._shapes) > 4096:
+                self._shapes.clear()
+            found = self._shapes[key] = EntityShape(entity, self.schema_tables(schema).table(entity), self.database)
+        return found
+
+    def schema_tables(self, schema: Schema) -> tables.SchemaTables:
+        if self._tables is None or self._tables[0] != schema.version:
+            self._tables = (schema.version, tables.SchemaTables(schema))
+        return self._tables[1]
+
+    async def fetch_by_ids(self, schema: Schema, entity: Entity, ids: Collection[str]) -> dict[str, Record]:
+        if not ids:
+            return {}
+        async with self.database.read() as connection:
+            return await fetch_by_ids(connection, self.shape(schema, entity), ids)
+
+    async def page(self, schema: Schema, entity: Entity, offset: int, limit: int) -> tuple[list[Record], int]:
+        shape = self.shape(schema, entity)
+        async with self.database.read() as connection, stale_schema_guard():
+            rows = await connection.fetch(shape.page, {"limit": limit, "offset": offset})
+            total = await connection.fetch(shape.count)
+        return [shape.decode(r) for r in rows], int(total[0][0])
+
+    @asynccontextmanager
+    async def writer(self, schema: Schema) -> AsyncIterator[RecordWriter]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        async with self.database.transaction() as connection, stale_schema_guard():
+            yield RecordWriter(connection, self, schema)
+
+
+class RecordWriter:
+    """The writes of one transaction; the core decides what to write, this writes it."""
+
+    def __init__(self, connection: Connection, store: RecordStore, schema: Schema) -> None:
+        self.connection = connection
+        self.store = store
+        self.schema = schema
+
+    def shape(self, entity: Entity) -> EntityShape:
+        return self.store.shape(self.schema, entity)
+
+    async def fetch_by_ids(self, entity: Entity, ids: Collection[str]) -> dict[str, Record]:
+        return await fetch_by_ids(self.connection, self.shape(entity), ids)
+
+    async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]:
+        """Which of these ids name records of `entity` (one query for any number of ids)."""
+        if not ids:
+            return set()
+        table = self.shape(entity).table
+        rows = await self.connection.fetch(sa.select(table.c.Id).where(table.c.Id.in_(sorted(ids))))
+        return {row[0] for row in rows}
+
+    async def taken_values(self, entity: Entity, field: Field, values: Collection[Any]) -> dict[Any, str]:
+        """For a unique field: which of these values already belong to a record, and to which."""
+        if not values:
+            return {}
+        shape = self.shape(entity)
+        column = shape.table.c[field.name]
+        encode = shape.encoders.get(field.name, lambda v: v)
+        encoded = {encode(v): v for v in values}
+        rows = await self.connection.fetch(sa.select(column, shape.table.c.Id).where(column.in_(list(encoded))))
+        return {encoded.get(row[0], row[0]): row[1] for row in rows}
+
+    async def take_numbers(self, field: Field, count: int) -> int:
+        return await self.store.catalog.take_numbers(self.connection, field, count)
+
+    async def insert(self, entity: Entity, records: Sequence[Record]) -> None:
+        shape = self.shape(entity)
+        rows = [shape.encode(_with_columns(shape, record)) for record in records]
+        with constraint_errors(entity):
+            await self.connection.execute_many(shape.insert, rows)
+
+    async def update(self, entity: Entity, record_id: str, changes: Mapping[str, Any]) -> Record | None:
+        """Apply `changes` (and bump the revision); return the stored record, or None if it is gone."""
+        shape = self.shape(entity)
+        table = shape.table
+        statement = (
+            sa.update(table)
+            .where(table.c.Id == record_id)
+            .values({**shape.encode(changes), tables.REVISION: table.c[tables.REVISION] + 1})
+            .returning(*table.columns)
+        )
+        with constraint_errors(entity):
+            rows = await self.connection.fetch(statement)
+        return shape.decode(rows[0]) if rows else None
+
+    async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
+        """Delete these records; return the ids that existed."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        try:
+            rows = await self.connection.fetch(self.shape(entity).delete, {"ids": wanted})
+        except ForeignKeyViolation:
+            raise RecordReferenced(
+                f"A record of '{entity.name}' is still referenced by a relationship; "
+                "clear or delete the referencing records first."
+            ) from None
+        return [row[0] for row in rows]
+
+
+async def fetch_by_ids(connection: Connection, shape: EntityShape, ids: Collection[str]) -> dict[str, Record]:
+    if not ids:
+        return {}
+    async with stale_schema_guard():
+        rows = await connection.fetch(shape.select_by_ids, {"ids": sorted(ids)})
+    return {row[0]: shape.decode(row) for row in rows}
+
+
+def _with_columns(shape: EntityShape, record: Record) -> dict[str, Any]:
+    values = {key: record.get(key) for key in shape.keys if key != "Revision"}
+    values[tables.REVISION] = record.get("Revision", 1)
+    return values
+
+
+@contextmanager
+def constraint_errors(entity: Entity) -> Iterator[None]:
+    """Map a unique or foreign-key violation the database caught to the field it concerns."""
+    try:
+        yield
+    except UniqueViolation as error:
+        field = _field_for_constraint(entity, error.constraint)
+        name = field.name if field else "?"
+        raise ValidationFailed(
+            [FieldError(name, "NOT_UNIQUE", f"Field '{name}' must be unique; the value is already used.")]
+        ) from error
+    except ForeignKeyViolation as error:
+        raise ValidationFailed([FieldError("?", "RELATION_NOT_FOUND", "A related record does not exist.")]) from error
+
+
+def _field_for_constraint(entity: Entity, constraint: str) -> Field | None:
+    for field in entity.fields:
+        if constraint in (tables.unique_index_name(field), f"{tables.table_name(entity)}.{tables.column_name(field)}"):
+            return field
+    return None
+
+
+@asynccontextmanager
+async def stale_schema_guard() -> AsyncIterator[None]:
+    """A missing table or column means another process changed the schema: say so, so the caller reloads."""
+    try:
+        yield
+    except UndefinedObject as error:
+        raise StaleSchema(str(error)) from error

@@ -1,0 +1,98 @@
+"""Fixtures: every API test runs on a fresh SQLite file and on a fresh PostgreSQL schema, through real HTTP.
+
+PostgreSQL comes from RECORDBASE_TEST_POSTGRES_URL (default: the local server on 127.0.0.1:5432,
+database `test`). Without CI it is skipped when unreachable; under CI=true that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from recordbase.app import create_app
+from recordbase.services import Services
+from recordbase.settings import Settings
+
+POSTGRES_URL = os.environ.get("RECORDBASE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _postgres_reachable() -> bool:
+    try:
+        connection = await asyncpg.connect(POSTGRES_URL, timeout=5)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    await connection.close()
+    return True
+
+
+@pytest.fixture(params=BACKENDS)
+async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    """Settings for a brand-new database of the requested backend, removed afterwards."""
+    if request.param == "sqlite":
+        yield Settings(data_dir=tmp_path / "data", database_url="")
+        return
+    if not await _postgres_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI but {POSTGRES_URL} is unreachable")
+        pytest.skip(f"PostgreSQL unreachable at {POSTGRES_URL}")
+    schema = "t_" + uuid.uuid4().hex[:16]
+    yield Settings(data_dir=tmp_path / "data", database_url=POSTGRES_URL, database_schema=schema)
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await connection.close()
+
+
+class Api:
+    """An HTTP client on the app plus the app's services, for reading the database after a write."""
+
+    def __init__(self, client: httpx.AsyncClient, services: Services, token: str) -> None:
+        self.client = client
+        self.services = services
+        self.token = token
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.request(method, url, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.get(url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.post(url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.patch(url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.client.delete(url, **kwargs)
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        token = await services.tokens.create_admin_token("tests")
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
+            yield Api(client, services, token)
+
+
+@pytest.fixture
+def backend_name(settings: Settings) -> Iterator[str]:
+    yield "postgres" if settings.is_postgres else "sqlite"
