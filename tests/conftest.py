@@ -89,7 +89,9 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         token = await services.tokens.create_admin_token("tests")
         transport = httpx.ASGITransport(app=app)
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=headers) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=headers
+        ) as client:
             yield Api(client, services, token)
 
 

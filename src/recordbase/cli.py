@@ -14,6 +14,7 @@ import uvicorn
 import yaml
 
 from recordbase.app import open_services
+from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
 from recordbase.schemafile import export_schema, load_document
 from recordbase.services import Services
@@ -28,8 +29,12 @@ schema_app = typer.Typer(help="Declarative schema files.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(schema_app, name="schema")
 
-DatabaseOption = Annotated[str | None, typer.Option("--database-url", help="sqlite:///PATH or postgresql://…")]
-DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Directory for SQLite data and files.")]
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="sqlite:///PATH or postgresql://…")
+]
+DataDirOption = Annotated[
+    Path | None, typer.Option("--data-dir", help="Directory for SQLite data and files.")
+]
 
 
 def settings_from(database_url: str | None, data_dir: Path | None, **more: object) -> Settings:
@@ -142,7 +147,7 @@ def schema_export(
     run(work())
 
 
-async def _current(services: Services) -> object:
+async def _current(services: Services) -> Schema:
     return await services.schemas.reload()
 
 

@@ -20,7 +20,7 @@ from recordbase.errors import SchemaError
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
 
 
 class ChoiceValueSpec(_Model):
@@ -133,19 +133,19 @@ def export_schema(schema: Schema) -> dict[str, Any]:
     """The schema as a file that `load_document` reads back to the same definitions."""
     choice_names = {c.id: c.name for c in schema.choice_sets}
     spec = SchemaFile(
-        choiceSets=[
+        choice_sets=[
             ChoiceSetSpec(
                 name=c.name,
-                displayName=c.display_name,
+                display_name=c.display_name,
                 description=c.description,
-                values=[ChoiceValueSpec(name=v.name, displayName=v.display_name) for v in c.values],
+                values=[ChoiceValueSpec(name=v.name, display_name=v.display_name) for v in c.values],
             )
             for c in schema.choice_sets
         ],
         entities=[
             EntitySpec(
                 name=e.name,
-                displayName=e.display_name,
+                display_name=e.display_name,
                 description=e.description,
                 rbac=e.rbac,
                 fields=[_field_spec(f, choice_names) for f in e.fields],
@@ -161,16 +161,16 @@ def _field_spec(f: CoreField, choice_names: dict[str, str]) -> FieldSpec:
     return FieldSpec(
         name=f.name,
         type=f.type,
-        displayName=f.display_name,
+        display_name=f.display_name,
         description=f.description,
         required=f.required,
         unique=f.unique,
         default=f.default,
-        maxLength=f.max_length,
+        max_length=f.max_length,
         min=f.min_value if f.type in (FieldType.INTEGER, FieldType.DECIMAL) else None,
         max=f.max_value if f.type in (FieldType.INTEGER, FieldType.DECIMAL) else None,
-        decimalPlaces=f.decimal_places if f.type is FieldType.DECIMAL else None,
-        choiceSet=choice_names.get(f.choice_set_id or ""),
+        decimal_places=f.decimal_places if f.type is FieldType.DECIMAL else None,
+        choice_set=choice_names.get(f.choice_set_id or ""),
         references=f.reference_entity,
         rbac=f.rbac,
         start=f.start_value,

@@ -24,13 +24,16 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    data_dir: Path = Field(Path("recordbase-data"), description="Directory for the SQLite database and files.")
+    data_dir: Path = Field(
+        Path("recordbase-data"), description="Directory for the SQLite database and files."
+    )
     database_url: str = Field(
         "",
         description="sqlite:///PATH or postgresql://USER@HOST:PORT/DB; empty means SQLite in data_dir.",
     )
     database_schema: str = Field(
-        "public", description="PostgreSQL schema that holds recordbase's tables (one schema per installation)."
+        "public",
+        description="PostgreSQL schema that holds recordbase's tables (one schema per installation).",
     )
     database_pool_size: int = Field(10, ge=1, le=200, description="Connections per server process.")
     host: str = Field("127.0.0.1", description="Address the server listens on.")

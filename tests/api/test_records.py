@@ -70,7 +70,9 @@ async def test_auto_numbers_increase(api: Api) -> None:
     await standard_entities(api)
     numbers = []
     for name in ("A1", "B2", "C3"):
-        numbers.append((await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": name})).json()["seq"])
+        numbers.append(
+            (await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": name})).json()["seq"]
+        )
     assert numbers == [1, 2, 3]
 
 
@@ -111,7 +113,11 @@ async def test_list_pages_in_id_order_with_total(api: Api) -> None:
     await standard_entities(api)
     ids = []
     for index in range(7):
-        ids.append((await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": f"N{index}"})).json()["Id"])
+        ids.append(
+            (await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": f"N{index}"})).json()[
+                "Id"
+            ]
+        )
     first = (await api.get(f"{DS}/EntityService/Customer/read", params={"start": 0, "limit": 3})).json()
     second = (await api.get(f"{DS}/EntityService/Customer/read", params={"start": 3, "limit": 3})).json()
     assert first["totalRecordCount"] == 7 and second["totalRecordCount"] == 7
@@ -131,7 +137,9 @@ async def test_list_limit_out_of_range_is_400(api: Api, limit: str) -> None:
 
 async def test_expansion_levels(api: Api) -> None:
     await standard_entities(api)
-    customer = (await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": "Cy", "age": 3})).json()
+    customer = (
+        await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": "Cy", "age": 3})
+    ).json()
     order = (
         await api.post(f"{DS}/EntityService/Purchase/insert", json={"title": "T", "customer": customer["Id"]})
     ).json()

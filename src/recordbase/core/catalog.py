@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from recordbase.core.fields import KINDS, FieldDefinitionError, FieldValueError
 from recordbase.core.fields.relationship import check_reference
@@ -95,9 +94,15 @@ class SchemaService:
     async def delete_entity(self, ref: str) -> None:
         async with self.store.change() as change:
             entity = change.schema.entity(ref)
-            users = [f"{e.name}.{f.name}" for e, f in change.schema.referencing_fields(entity.name) if e.id != entity.id]
+            users = [
+                f"{e.name}.{f.name}"
+                for e, f in change.schema.referencing_fields(entity.name)
+                if e.id != entity.id
+            ]
             if users:
-                raise Conflict(f"Entity '{entity.name}' is referenced by {', '.join(users)}; remove those fields first.")
+                raise Conflict(
+                    f"Entity '{entity.name}' is referenced by {', '.join(users)}; remove those fields first."
+                )
             await change.drop_entity(entity)
         await self.cache.reload()
 
@@ -124,7 +129,10 @@ class SchemaService:
         async with self.store.change() as change:
             choice_set = change.schema.choice_set(ref)
             users = [
-                f"{e.name}.{f.name}" for e in change.schema.entities for f in e.fields if f.choice_set_id == choice_set.id
+                f"{e.name}.{f.name}"
+                for e in change.schema.entities
+                for f in e.fields
+                if f.choice_set_id == choice_set.id
             ]
             if users:
                 raise Conflict(f"Choice set '{choice_set.name}' is used by {', '.join(users)}.")
@@ -132,7 +140,7 @@ class SchemaService:
         await self.cache.reload()
 
     async def apply(self, document: SchemaDocument, *, prune: bool = False) -> list[str]:
-        """Bring the schema to `document` in one transaction; return what changed (nothing the second time)."""
+        """Bring the schema to `document` in one transaction; return what changed (nothing when re-run)."""
         async with self.store.change() as change:
             done = await apply_document(change, document, prune=prune)
         if done:
@@ -168,7 +176,9 @@ async def update_entity(change: SchemaChange, schema: Schema, entity: Entity, pa
         display_name=check_display_name(patch.display_name, entity.display_name)
         if patch.display_name is not None
         else entity.display_name,
-        description=check_description(patch.description) if patch.description is not None else entity.description,
+        description=check_description(patch.description)
+        if patch.description is not None
+        else entity.description,
         rbac=entity.rbac if patch.rbac is None else bool(patch.rbac),
         fields=tuple(_apply_field_metadata(entity, patch.update_fields)),
     )
@@ -224,7 +234,9 @@ async def add_choice_values(
 ) -> Schema:
     updated = replace(choice_set, values=_new_values(choice_set.values, values))
     await change.save_choice_set(updated, new=False)
-    return replace(schema, choice_sets=tuple(updated if c.id == choice_set.id else c for c in schema.choice_sets))
+    return replace(
+        schema, choice_sets=tuple(updated if c.id == choice_set.id else c for c in schema.choice_sets)
+    )
 
 
 async def apply_document(change: SchemaChange, document: SchemaDocument, *, prune: bool) -> list[str]:
@@ -241,13 +253,13 @@ async def apply_document(change: SchemaChange, document: SchemaDocument, *, prun
             schema = await add_choice_values(change, schema, existing, missing)
             done.append(f"added {len(missing)} value(s) to choice set {draft.name}")
     # Entities first without relationships, so that entities may refer to each other in any order.
-    for draft in document.entities:
-        if schema.find_entity(draft.name) is None:
-            plain = [f for f in draft.fields if f.type is not FieldType.RELATIONSHIP]
-            schema = await create_entity(change, schema, replace(draft, fields=tuple(plain), indexes=()))
-            done.append(f"created entity {draft.name}")
-    for draft in document.entities:
-        schema, steps = await _converge_entity(change, schema, draft, prune=prune)
+    for entity_draft in document.entities:
+        if schema.find_entity(entity_draft.name) is None:
+            plain = [f for f in entity_draft.fields if f.type is not FieldType.RELATIONSHIP]
+            schema = await create_entity(change, schema, replace(entity_draft, fields=tuple(plain), indexes=()))
+            done.append(f"created entity {entity_draft.name}")
+    for entity_draft in document.entities:
+        schema, steps = await _converge_entity(change, schema, entity_draft, prune=prune)
         done += steps
     return done
 
@@ -352,7 +364,9 @@ def _refuse_type_change(entity: Entity, have: Field, wanted: Field) -> None:
             f"{wanted.type.value} is not supported. Add a new field and copy the data instead."
         )
     if wanted.unique != have.unique:
-        raise UnsupportedSchemaChange(f"Field '{entity.name}.{have.name}': 'unique' cannot change after creation.")
+        raise UnsupportedSchemaChange(
+            f"Field '{entity.name}.{have.name}': 'unique' cannot change after creation."
+        )
 
 
 def _apply_field_metadata(entity: Entity, updates: Iterable[Field]) -> list[Field]:
@@ -376,7 +390,9 @@ def _apply_field_metadata(entity: Entity, updates: Iterable[Field]) -> list[Fiel
     return result
 
 
-def _new_values(existing: tuple[ChoiceValue, ...], added: Iterable[tuple[str, str]]) -> tuple[ChoiceValue, ...]:
+def _new_values(
+    existing: tuple[ChoiceValue, ...], added: Iterable[tuple[str, str]]
+) -> tuple[ChoiceValue, ...]:
     values = list(existing)
     names = {v.name.lower() for v in values}
     for name, display in added:

@@ -27,7 +27,9 @@ class Related:
     record: Record | None = None
 
 
-async def expand(store: RecordStore, schema: Schema, entity: Entity, records: list[Record], level: int) -> None:
+async def expand(
+    store: RecordStore, schema: Schema, entity: Entity, records: list[Record], level: int
+) -> None:
     """Replace relationship values in `records` (in place) according to `level`."""
     if level <= 0:
         return
@@ -61,7 +63,9 @@ def plain(entity: Entity, record: Record, level: int = 1) -> dict[str, Any]:
         if value is None:
             out[f.name] = None
         elif isinstance(value, Related):
-            out[f.name] = {"Id": value.id} if value.record is None else plain(value.entity, value.record, level)
+            out[f.name] = (
+                {"Id": value.id} if value.record is None else plain(value.entity, value.record, level)
+            )
         elif f.type is FieldType.FILE and level == 0:
             out[f.name] = value.get("Id")
         elif f.type is FieldType.RELATIONSHIP:

@@ -10,18 +10,97 @@ ENTITY_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,99}$")
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,99}$")
 CHOICE_VALUE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,249}$")
 
-RESERVED_FIELD_NAMES = frozenset(n.lower() for n in ("Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime",
-                                                      "RecordOwner", "Revision"))
+RESERVED_FIELD_NAMES = frozenset(
+    n.lower() for n in ("Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime", "RecordOwner", "Revision")
+)
 # `entity` is taken by the by-id route segment (`/EntityService/entity/{id}`); the rest are
 # words that SQL or the C#/VB clients of UiPath refuse as identifiers.
 RESERVED_ENTITY_NAMES = frozenset({"entity", "choiceset", "metadata", "systemuser", "entityattachment"})
 RESERVED_WORDS = frozenset(
-    """abstract as base bool break byte case catch char checked class const continue decimal default delegate
-    do double else enum event explicit extern false finally fixed float for foreach goto if implicit in int
-    interface internal is lock long namespace new null object operator out override params private protected
-    public readonly ref return sbyte sealed short sizeof stackalloc static string struct switch this throw true
-    try typeof uint ulong unchecked unsafe ushort using virtual void volatile while order group select from
-    where""".split()
+    [
+        "abstract",
+        "as",
+        "base",
+        "bool",
+        "break",
+        "byte",
+        "case",
+        "catch",
+        "char",
+        "checked",
+        "class",
+        "const",
+        "continue",
+        "decimal",
+        "default",
+        "delegate",
+        "do",
+        "double",
+        "else",
+        "enum",
+        "event",
+        "explicit",
+        "extern",
+        "false",
+        "finally",
+        "fixed",
+        "float",
+        "for",
+        "foreach",
+        "goto",
+        "if",
+        "implicit",
+        "in",
+        "int",
+        "interface",
+        "internal",
+        "is",
+        "lock",
+        "long",
+        "namespace",
+        "new",
+        "null",
+        "object",
+        "operator",
+        "out",
+        "override",
+        "params",
+        "private",
+        "protected",
+        "public",
+        "readonly",
+        "ref",
+        "return",
+        "sbyte",
+        "sealed",
+        "short",
+        "sizeof",
+        "stackalloc",
+        "static",
+        "string",
+        "struct",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typeof",
+        "uint",
+        "ulong",
+        "unchecked",
+        "unsafe",
+        "ushort",
+        "using",
+        "virtual",
+        "void",
+        "volatile",
+        "while",
+        "order",
+        "group",
+        "select",
+        "from",
+        "where",
+    ]
 )
 MAX_DISPLAY_NAME = 128
 MAX_DESCRIPTION = 512
@@ -32,7 +111,8 @@ def check_entity_name(name: object) -> str:
     text = _plain(name, "Entity name")
     if not ENTITY_NAME.match(text):
         raise InvalidName(
-            f"Invalid name '{text}': start with a letter, use letters, digits and underscores, 3-100 characters."
+            f"Invalid name '{text}': start with a letter, use letters, digits and underscores, "
+            "3-100 characters."
         )
     if text.lower() in RESERVED_ENTITY_NAMES or text.lower() in RESERVED_WORDS:
         raise ReservedName(f"'{text}' is a reserved name.")

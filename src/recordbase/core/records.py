@@ -7,12 +7,11 @@ tried once more, so a change made by another process never surfaces as an error.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-
-import uuid
 
 import uuid_utils
 
@@ -125,7 +124,9 @@ class RecordService:
 
         return await self.retrying(ref, work)
 
-    async def update(self, ref: str, record_id: str, body: Any, actor: Actor, level: int) -> tuple[Entity, Record]:
+    async def update(
+        self, ref: str, record_id: str, body: Any, actor: Actor, level: int
+    ) -> tuple[Entity, Record]:
         async def work(schema: Schema, entity: Entity) -> tuple[Entity, Record]:
             async with self.store.writer(schema) as writer:
                 record = await update_one(writer, schema, entity, record_key(entity, record_id), body, actor)
@@ -148,7 +149,9 @@ class RecordService:
 async def insert_one(writer: RecordWriter, schema: Schema, entity: Entity, body: Any, actor: Actor) -> Record:
     """Check and insert one record inside the caller's transaction."""
     checked = check_insert(entity, body, schema)
-    errors = checked.errors + await reference_and_unique_errors(writer, schema, entity, [checked.values], None)
+    errors = checked.errors + await reference_and_unique_errors(
+        writer, schema, entity, [checked.values], None
+    )
     if errors:
         raise ValidationFailed(errors)
     moment = now()
@@ -177,7 +180,9 @@ async def update_one(
     if current is None:
         raise RecordNotFound(f"Record '{record_id}' does not exist in entity '{entity.name}'.")
     checked = check_update(entity, body, schema, plain(entity, current))
-    errors = checked.errors + await reference_and_unique_errors(writer, schema, entity, [checked.values], record_id)
+    errors = checked.errors + await reference_and_unique_errors(
+        writer, schema, entity, [checked.values], record_id
+    )
     if errors:
         raise ValidationFailed(errors)
     changes = {**checked.values, "UpdatedBy": actor.id, "UpdateTime": now()}
@@ -188,7 +193,11 @@ async def update_one(
 
 
 async def reference_and_unique_errors(
-    writer: RecordWriter, schema: Schema, entity: Entity, rows: Sequence[Mapping[str, Any]], own_id: str | None
+    writer: RecordWriter,
+    schema: Schema,
+    entity: Entity,
+    rows: Sequence[Mapping[str, Any]],
+    own_id: str | None,
 ) -> list[FieldError]:
     """Relationship targets that do not exist and unique values already taken, one query per field."""
     errors: list[FieldError] = []
@@ -210,7 +219,9 @@ async def reference_and_unique_errors(
         if f.unique:
             taken = await writer.taken_values(entity, f, values)
             errors += [
-                FieldError(f.name, "NOT_UNIQUE", f"Field '{f.name}' must be unique; the value is already used.")
+                FieldError(
+                    f.name, "NOT_UNIQUE", f"Field '{f.name}' must be unique; the value is already used."
+                )
                 for value, holder in taken.items()
                 if holder != own_id
             ]

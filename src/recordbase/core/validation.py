@@ -38,7 +38,7 @@ def check_insert(entity: Entity, body: Any, schema: Schema) -> Checked:
     for f in entity.fields:
         if not f.is_writable:
             continue
-        value = body[f.name] if f.name in body else f.default
+        value = body.get(f.name, f.default)
         _set(f, value, schema, checked)
     return checked
 
@@ -68,7 +68,9 @@ def _set(f: Field, value: Any, schema: Schema, checked: Checked) -> None:
         checked.fail(f.name, error.code, error.message)
 
 
-def _check_keys(entity: Entity, body: Mapping[str, Any], checked: Checked, current: Mapping[str, Any] | None) -> None:
+def _check_keys(
+    entity: Entity, body: Mapping[str, Any], checked: Checked, current: Mapping[str, Any] | None
+) -> None:
     """Unknown keys are errors; server-managed keys are accepted only when they repeat the stored value."""
     for key, value in body.items():
         f = entity.field(key)
@@ -92,5 +94,5 @@ def _check_keys(entity: Entity, body: Mapping[str, Any], checked: Checked, curre
 def _same(value: Any, stored_wire: Any) -> bool:
     """Whether a client echoed a server-managed value back unchanged (in any expansion form)."""
     if isinstance(stored_wire, Mapping) and "Id" in stored_wire:
-        return value == stored_wire or value == stored_wire.get("Id")
+        return bool(value == stored_wire or value == stored_wire.get("Id"))
     return bool(value == stored_wire)

@@ -88,7 +88,9 @@ class CatalogStore:
         self.database = database
 
     async def version(self, connection: Connection) -> int:
-        rows = await connection.fetch(sa.select(tables.meta.c.value).where(tables.meta.c.key == "schema_version"))
+        rows = await connection.fetch(
+            sa.select(tables.meta.c.value).where(tables.meta.c.key == "schema_version")
+        )
         return int(rows[0][0])
 
     async def load(self, connection: Connection) -> Schema:
@@ -97,8 +99,12 @@ class CatalogStore:
         choice_rows = await connection.fetch(sa.select(tables.choice_sets.c.definition))
         return Schema(
             version=version,
-            entities=tuple(sorted((entity_from_json(r[0]) for r in entity_rows), key=lambda e: e.name.lower())),
-            choice_sets=tuple(sorted((choice_set_from_json(r[0]) for r in choice_rows), key=lambda c: c.name.lower())),
+            entities=tuple(
+                sorted((entity_from_json(r[0]) for r in entity_rows), key=lambda e: e.name.lower())
+            ),
+            choice_sets=tuple(
+                sorted((choice_set_from_json(r[0]) for r in choice_rows), key=lambda c: c.name.lower())
+            ),
         )
 
     async def bump_version(self, connection: Connection) -> int:
@@ -113,16 +119,22 @@ class CatalogStore:
         row = {"definition": entity_to_json(entity).decode(), "updated_at": _now()}
         if new:
             await connection.execute(
-                sa.insert(tables.entities).values(id=entity.id, name_key=entity.name.lower(), created_at=_now(), **row)
+                sa.insert(tables.entities).values(
+                    id=entity.id, name_key=entity.name.lower(), created_at=_now(), **row
+                )
             )
         else:
-            await connection.execute(sa.update(tables.entities).where(tables.entities.c.id == entity.id).values(**row))
+            await connection.execute(
+                sa.update(tables.entities).where(tables.entities.c.id == entity.id).values(**row)
+            )
 
     async def delete_entity(self, connection: Connection, entity: Entity) -> None:
         await connection.execute(sa.delete(tables.entities).where(tables.entities.c.id == entity.id))
         field_ids = [f.id for f in entity.fields]
         if field_ids:
-            await connection.execute(sa.delete(tables.counters).where(tables.counters.c.field_id.in_(field_ids)))
+            await connection.execute(
+                sa.delete(tables.counters).where(tables.counters.c.field_id.in_(field_ids))
+            )
 
     async def save_choice_set(self, connection: Connection, choice_set: ChoiceSet, *, new: bool) -> None:
         row = {"definition": choice_set_to_json(choice_set).decode(), "updated_at": _now()}
@@ -138,7 +150,9 @@ class CatalogStore:
             )
 
     async def delete_choice_set(self, connection: Connection, choice_set: ChoiceSet) -> None:
-        await connection.execute(sa.delete(tables.choice_sets).where(tables.choice_sets.c.id == choice_set.id))
+        await connection.execute(
+            sa.delete(tables.choice_sets).where(tables.choice_sets.c.id == choice_set.id)
+        )
 
     # DDL ---------------------------------------------------------------------------------------
 
@@ -163,7 +177,7 @@ class CatalogStore:
             await self._ddl(connection, statement)
 
     async def drop_column(self, connection: Connection, entity: Entity, field: Field, schema: Schema) -> None:
-        """Drop a field's column; SQLite cannot drop a column under a foreign key, so it rebuilds the table."""
+        """Drop a field's column; SQLite cannot drop a foreign-key column, so there the table is rebuilt."""
         table = tables.SchemaTables(schema).table(entity)
         for index in list(table.indexes):
             if field.name in index.columns:
@@ -172,20 +186,29 @@ class CatalogStore:
             await self._rebuild_without(connection, entity, field, schema)
             return
         column = tables.column_name(field)
-        await connection.execute_ddl(f"ALTER TABLE {self._quote(table.name)} DROP COLUMN {self._quote(column)}")
+        await connection.execute_ddl(
+            f"ALTER TABLE {self._quote(table.name)} DROP COLUMN {self._quote(column)}"
+        )
 
-    async def create_index(self, connection: Connection, entity: Entity, index: Index, schema: Schema) -> None:
+    async def create_index(
+        self, connection: Connection, entity: Entity, index: Index, schema: Schema
+    ) -> None:
         table = tables.SchemaTables(schema).table(entity)
         columns = [table.c[name] for name in index.fields]
         await self._ddl(
-            connection, CreateIndex(sa.Index(tables.declared_index_name(entity, index.name), *columns, unique=index.unique))
+            connection,
+            CreateIndex(
+                sa.Index(tables.declared_index_name(entity, index.name), *columns, unique=index.unique)
+            ),
         )
 
     async def drop_index(self, connection: Connection, entity: Entity, index: Index) -> None:
         name = tables.declared_index_name(entity, index.name)
         await connection.execute_ddl(f"DROP INDEX IF EXISTS {self._quote(name)}")
 
-    async def _rebuild_without(self, connection: Connection, entity: Entity, field: Field, schema: Schema) -> None:
+    async def _rebuild_without(
+        self, connection: Connection, entity: Entity, field: Field, schema: Schema
+    ) -> None:
         kept = entity.with_fields(f for f in entity.fields if f.id != field.id)
         new_schema = dataclasses.replace(
             schema, entities=tuple(kept if e.id == entity.id else e for e in schema.entities)
@@ -195,7 +218,9 @@ class CatalogStore:
         await self._ddl(connection, CreateTable(new_table))
         names = ", ".join(self._quote(c.name) for c in new_table.columns)
         old_name = self._quote(tables.table_name(entity))
-        await connection.execute_ddl(f"INSERT INTO {self._quote(new_table.name)} ({names}) SELECT {names} FROM {old_name}")
+        await connection.execute_ddl(
+            f"INSERT INTO {self._quote(new_table.name)} ({names}) SELECT {names} FROM {old_name}"
+        )
         await connection.execute_ddl(f"DROP TABLE {old_name}")
         await connection.execute_ddl(f"ALTER TABLE {self._quote(new_table.name)} RENAME TO {old_name}")
         for statement in _index_statements(tables.SchemaTables(new_schema).table(kept), kept):
@@ -204,17 +229,25 @@ class CatalogStore:
     # Auto-number counters ----------------------------------------------------------------------
 
     async def start_counter(self, connection: Connection, field: Field) -> None:
-        await connection.execute(sa.insert(tables.counters).values(field_id=field.id, next_value=field.start_value or 1))
+        await connection.execute(
+            sa.insert(tables.counters).values(field_id=field.id, next_value=field.start_value or 1)
+        )
 
-    async def number_existing_rows(self, connection: Connection, entity: Entity, field: Field, schema: Schema) -> None:
+    async def number_existing_rows(
+        self, connection: Connection, entity: Entity, field: Field, schema: Schema
+    ) -> None:
         """Give existing records numbers in creation order, as UiPath's auto-number does."""
         table = tables.SchemaTables(schema).table(entity)
         rows = await connection.fetch(sa.select(table.c.Id).order_by(table.c.CreateTime, table.c.Id))
         first = await self.take_numbers(connection, field, len(rows))
         update = self.database.prepare(
-            sa.update(table).where(table.c.Id == sa.bindparam("rid")).values({field.name: sa.bindparam("number")})
+            sa.update(table)
+            .where(table.c.Id == sa.bindparam("rid"))
+            .values({field.name: sa.bindparam("number")})
         )
-        await connection.execute_many(update, [{"rid": r[0], "number": first + i} for i, r in enumerate(rows)])
+        await connection.execute_many(
+            update, [{"rid": r[0], "number": first + i} for i, r in enumerate(rows)]
+        )
 
     async def take_numbers(self, connection: Connection, field: Field, count: int) -> int:
         """Reserve `count` consecutive numbers; return the first."""

@@ -41,7 +41,9 @@ def _sqlite_datetime_in(value: str) -> datetime:
 
 def _decimal_out(places: int) -> Codec:
     quantum = Decimal(1).scaleb(-places)
-    return lambda value: Decimal(repr(value)).quantize(quantum) if isinstance(value, float) else Decimal(value)
+    return lambda value: (
+        Decimal(repr(value)).quantize(quantum) if isinstance(value, float) else Decimal(value)
+    )
 
 
 SQLITE_ENCODE: dict[FieldType, Codec] = {

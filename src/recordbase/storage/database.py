@@ -33,8 +33,10 @@ class Connection(Protocol):
 class Database(Protocol):
     """A pool of connections to one database, SQLite or PostgreSQL."""
 
-    dialect: Dialect
     name: str
+
+    @property
+    def dialect(self) -> Dialect: ...
 
     def prepare(self, statement: ClauseElement) -> Prepared: ...
 
@@ -60,11 +62,9 @@ class Database(Protocol):
 async def open_database(settings: Settings) -> Database:
     """Open the database named by the settings, creating the SQLite file's directory if needed."""
     if settings.is_postgres:
-        from recordbase.storage.postgres import PostgresDatabase
+        from recordbase.storage.postgres import PostgresDatabase  # noqa: PLC0415 - load only the driver in use
 
         return await PostgresDatabase.open(settings)
-    from recordbase.storage.sqlite import SQLiteDatabase
+    from recordbase.storage.sqlite import SQLiteDatabase  # noqa: PLC0415 - load only the driver in use
 
     return await SQLiteDatabase.open(settings)
-
-

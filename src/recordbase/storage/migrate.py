@@ -33,10 +33,14 @@ def _upgrade(connection: Connection, config: Config, schema: str | None) -> None
 async def migrate(settings: Settings) -> None:
     """Apply every pending migration; safe to call from several processes at once."""
     if not settings.is_postgres:
-        Path(settings.resolved_database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        Path(settings.resolved_database_url.removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    connect_args = {"server_settings": {"search_path": settings.database_schema}} if settings.is_postgres else {}
+    connect_args = (
+        {"server_settings": {"search_path": settings.database_schema}} if settings.is_postgres else {}
+    )
     engine = create_async_engine(_async_url(settings), connect_args=connect_args)
     try:
         async with engine.begin() as connection:

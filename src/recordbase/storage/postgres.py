@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
 from recordbase.settings import Settings
@@ -60,7 +61,7 @@ def translate_errors() -> Iterator[None]:
 
 class PostgresDatabase:
     name = "postgresql"
-    dialect = asyncpg_dialect.dialect()
+    dialect: Dialect = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
     def __init__(self, pool: asyncpg.Pool, schema: str, url: str) -> None:
         self.pool = pool

@@ -32,7 +32,9 @@ class PrincipalStore:
 
     async def ensure_principal(self, principal_id: str, kind: str, name: str) -> None:
         async with self.database.transaction() as connection:
-            found = await connection.fetch(sa.select(tables.principals.c.id).where(tables.principals.c.id == principal_id))
+            found = await connection.fetch(
+                sa.select(tables.principals.c.id).where(tables.principals.c.id == principal_id)
+            )
             if not found:
                 await connection.execute(
                     sa.insert(tables.principals).values(
@@ -41,7 +43,14 @@ class PrincipalStore:
                 )
 
     async def add_token(
-        self, token_id: str, token_hash: str, principal_id: str, name: str, *, is_admin: bool, expires_at: str | None
+        self,
+        token_id: str,
+        token_hash: str,
+        principal_id: str,
+        name: str,
+        *,
+        is_admin: bool,
+        expires_at: str | None,
     ) -> None:
         async with self.database.transaction() as connection:
             await connection.execute(
@@ -66,5 +75,7 @@ class PrincipalStore:
 
     async def has_admin_token(self) -> bool:
         async with self.database.read() as connection:
-            rows = await connection.fetch(sa.select(sa.func.count()).select_from(tables.tokens).where(tables.tokens.c.is_admin))
+            rows = await connection.fetch(
+                sa.select(sa.func.count()).select_from(tables.tokens).where(tables.tokens.c.is_admin)
+            )
         return int(rows[0][0]) > 0

@@ -43,7 +43,15 @@ class EntityShape:
         backend = self.database.name
         stamp = codecs.timestamp_decoder(backend)
         plain = codecs.identity
-        return [plain, plain, stamp, plain, stamp, plain, *(codecs.decoder(backend, f) for f in self.entity.fields)]
+        return [
+            plain,
+            plain,
+            stamp,
+            plain,
+            stamp,
+            plain,
+            *(codecs.decoder(backend, f) for f in self.entity.fields),
+        ]
 
     @cached_property
     def encoders(self) -> dict[str, codecs.Codec]:
@@ -54,17 +62,21 @@ class EntityShape:
 
     @cached_property
     def select_by_ids(self) -> Prepared:
-        return self.database.prepare(sa.select(self.table).where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True))))
+        return self.database.prepare(
+            sa.select(self.table).where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True)))
+        )
 
     @cached_property
     def insert(self) -> Prepared:
-        values = {c.key: sa.bindparam(c.key) for c in self.table.columns}
+        values: dict[str, Any] = {c.key: sa.bindparam(c.key) for c in self.table.columns}
         return self.database.prepare(sa.insert(self.table).values(values))
 
     @cached_property
     def delete(self) -> Prepared:
         return self.database.prepare(
-            sa.delete(self.table).where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True))).returning(self.table.c.Id)
+            sa.delete(self.table)
+            .where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True)))
+            .returning(self.table.c.Id)
         )
 
     @cached_property
@@ -73,7 +85,12 @@ class EntityShape:
 
     @cached_property
     def page(self) -> Prepared:
-        statement = sa.select(self.table).order_by(self.table.c.Id).limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+        statement = (
+            sa.select(self.table)
+            .order_by(self.table.c.Id)
+            .limit(sa.bindparam("limit"))
+            .offset(sa.bindparam("offset"))
+        )
         return self.database.prepare(statement)
 
     def decode(self, row: Row) -> Record:
@@ -105,7 +122,9 @@ class RecordStore:
         if found is None:
             if len(self._shapes) > 4096:
                 self._shapes.clear()
-            found = self._shapes[key] = EntityShape(entity, self.schema_tables(schema).table(entity), self.database)
+            found = self._shapes[key] = EntityShape(
+                entity, self.schema_tables(schema).table(entity), self.database
+            )
         return found
 
     def schema_tables(self, schema: Schema) -> tables.SchemaTables:
@@ -163,7 +182,9 @@ class RecordWriter:
         column = shape.table.c[field.name]
         encode = shape.encoders.get(field.name, lambda v: v)
         encoded = {encode(v): v for v in values}
-        rows = await self.connection.fetch(sa.select(column, shape.table.c.Id).where(column.in_(list(encoded))))
+        rows = await self.connection.fetch(
+            sa.select(column, shape.table.c.Id).where(column.in_(list(encoded)))
+        )
         return {encoded.get(row[0], row[0]): row[1] for row in rows}
 
     async def take_numbers(self, field: Field, count: int) -> int:
@@ -230,12 +251,17 @@ def constraint_errors(entity: Entity) -> Iterator[None]:
             [FieldError(name, "NOT_UNIQUE", f"Field '{name}' must be unique; the value is already used.")]
         ) from error
     except ForeignKeyViolation as error:
-        raise ValidationFailed([FieldError("?", "RELATION_NOT_FOUND", "A related record does not exist.")]) from error
+        raise ValidationFailed(
+            [FieldError("?", "RELATION_NOT_FOUND", "A related record does not exist.")]
+        ) from error
 
 
 def _field_for_constraint(entity: Entity, constraint: str) -> Field | None:
     for field in entity.fields:
-        if constraint in (tables.unique_index_name(field), f"{tables.table_name(entity)}.{tables.column_name(field)}"):
+        if constraint in (
+            tables.unique_index_name(field),
+            f"{tables.table_name(entity)}.{tables.column_name(field)}",
+        ):
             return field
     return None
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiosqlite
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
 from recordbase.settings import Settings
@@ -86,7 +87,7 @@ def translate_errors() -> Iterator[None]:
 
 class SQLiteDatabase:
     name = "sqlite"
-    dialect = sqlite_dialect.dialect(paramstyle="qmark")
+    dialect: Dialect = sqlite_dialect.dialect(paramstyle="qmark")
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
         self.path = path

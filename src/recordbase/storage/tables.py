@@ -7,6 +7,7 @@ id when the name is longer than PostgreSQL's 63-byte identifiers), so names neve
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -17,8 +18,8 @@ from recordbase.core.schema import Entity, Field, FieldType, Schema
 
 metadata = sa.MetaData()
 
-UUID_TYPE: TypeEngine[str] = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
-TIMESTAMP_TYPE: TypeEngine[object] = sa.Text().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
+UUID_TYPE: TypeEngine[Any] = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
+TIMESTAMP_TYPE: TypeEngine[Any] = sa.Text().with_variant(postgresql.TIMESTAMP(timezone=True), "postgresql")
 
 meta = sa.Table(
     "rb_meta",
@@ -96,7 +97,7 @@ def declared_index_name(entity: Entity, index_name: str) -> str:
     return "ix_" + hashlib.sha1(f"{entity.id}:{index_name.lower()}".encode()).hexdigest()[:32]
 
 
-def column_type(field: Field) -> TypeEngine[object]:
+def column_type(field: Field) -> TypeEngine[Any]:
     """The column type for a field; SQLite gets types whose affinity keeps our encodings as they are."""
     kind = field.type
     if kind in (FieldType.INTEGER, FieldType.AUTO_NUMBER, FieldType.CHOICE_SET):
@@ -131,7 +132,7 @@ class SchemaTables:
 
 
 def build_table(entity: Entity, schema: Schema, into: sa.MetaData) -> sa.Table:
-    columns = [
+    columns: list[sa.schema.SchemaItem] = [
         sa.Column("Id", UUID_TYPE, primary_key=True),
         sa.Column("CreatedBy", UUID_TYPE, nullable=False),
         sa.Column("CreateTime", TIMESTAMP_TYPE, nullable=False),
@@ -143,7 +144,7 @@ def build_table(entity: Entity, schema: Schema, into: sa.MetaData) -> sa.Table:
     return sa.Table(table_name(entity), into, *columns)
 
 
-def field_column(field: Field, schema: Schema) -> sa.Column[object]:
+def field_column(field: Field, schema: Schema) -> sa.Column[Any]:
     args: list[sa.ForeignKey] = []
     if field.type is FieldType.RELATIONSHIP and field.reference_entity:
         target = schema.find_entity(field.reference_entity)

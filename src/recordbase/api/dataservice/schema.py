@@ -16,6 +16,7 @@ from recordbase.api.dataservice.schema_wire import (
 )
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.core.actors import Actor
+from recordbase.errors import BadRequest
 from recordbase.services import Services
 
 
@@ -65,7 +66,7 @@ async def create_choice_set(request: Request, actor: Actor, services: Services) 
 
 
 async def choice_set_values(request: Request, actor: Actor, services: Services) -> Response:
-    """`query_expansion`: values as a JSON *string* in `jsonValue` (the SDK's shape); start/limit in query or body."""
+    """`query_expansion`: the values as a JSON *string* in `jsonValue`, which is what the SDK parses."""
     body = await json_body(request, services.settings.max_body_bytes) if await request.body() else {}
     ref = request.path_params["entity_id"]
     schema = services.schemas.current
@@ -73,8 +74,16 @@ async def choice_set_values(request: Request, actor: Actor, services: Services) 
     if choice_set is None:
         await services.schemas.refresh_if_changed()
         choice_set = services.schemas.current.choice_set(ref)
-    start = int_param(request, "start", int(body.get("start", 0)) if isinstance(body, dict) else 0, 0, 2**31)
-    limit = int_param(request, "limit", int(body.get("limit", 1000)) if isinstance(body, dict) else 1000, 1, 1000)
+    start = int_param(request, "start", _body_int(body, "start", 0), 0, 2**31)
+    limit = int_param(request, "limit", _body_int(body, "limit", 1000), 1, 1000)
     values = choice_values_json(choice_set)
     page = values[start : start + limit]
     return JSONResponse({"jsonValue": orjson.dumps(page).decode(), "totalRecordCount": len(values)})
+
+
+def _body_int(body: object, key: str, default: int) -> int:
+    """The TypeScript SDK sends start/limit in the body; the Python SDK in the query string."""
+    value = body.get(key, default) if isinstance(body, dict) else default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequest(f"'{key}' must be a non-negative integer.")
+    return value

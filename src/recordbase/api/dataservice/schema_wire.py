@@ -69,7 +69,10 @@ def entity_json(entity: Entity, schema: Schema, *, with_fields: bool = True) -> 
         "sourceJoinCriteria": [],
     }
     if with_fields:
-        body["fields"] = [*(_system_field(*s) for s in SYSTEM_FIELD_WIRE), *(field_json(f, schema) for f in entity.fields)]
+        body["fields"] = [
+            *(_system_field(*s) for s in SYSTEM_FIELD_WIRE),
+            *(field_json(f, schema) for f in entity.fields),
+        ]
     return body
 
 
@@ -178,15 +181,16 @@ def _default_text(field: Field) -> str | None:
 
 
 def parse_entity_draft(body: Any, schema: Schema) -> EntityDraft:
-    """The SDK's create body (`{displayName, description, entityDefinition: {name, fields}}`) or a flat one."""
+    """The SDK's create body (`{displayName, entityDefinition: {name, fields}}`) or a flat one."""
     if not isinstance(body, dict):
         raise BadRequest("The entity definition must be a JSON object.")
-    definition = body.get("entityDefinition") if isinstance(body.get("entityDefinition"), dict) else body
+    nested = body.get("entityDefinition")
+    definition: dict[str, Any] = nested if isinstance(nested, dict) else body
     fields = definition.get("fields") or []
     if not isinstance(fields, list):
         raise BadRequest("'fields' must be an array.")
     return EntityDraft(
-        name=definition.get("name"),
+        name=str(definition.get("name") or ""),
         display_name=body.get("displayName") or definition.get("displayName") or "",
         description=body.get("description") or definition.get("description") or "",
         rbac=bool(definition.get("isRbacEnabled", body.get("isRbacEnabled", False))),
@@ -198,7 +202,9 @@ def parse_entity_patch(body: Any, schema: Schema) -> EntityPatch:
     if not isinstance(body, dict):
         raise BadRequest("The entity update must be a JSON object.")
     removes = body.get("removeFields") or []
-    if not isinstance(removes, list) or not all(isinstance(r, dict) and isinstance(r.get("name"), str) for r in removes):
+    if not isinstance(removes, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("name"), str) for r in removes
+    ):
         raise BadRequest("Each field in removeFields must include a non-empty 'name' string.")
     return EntityPatch(
         display_name=body.get("displayName"),
@@ -213,7 +219,8 @@ def parse_entity_patch(body: Any, schema: Schema) -> EntityPatch:
 def parse_field(body: Any, schema: Schema) -> Field:
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         raise BadRequest("Each field must be an object with a 'name'.")
-    sql_type = body.get("sqlType") if isinstance(body.get("sqlType"), dict) else {}
+    given = body.get("sqlType")
+    sql_type: dict[str, Any] = given if isinstance(given, dict) else {}
     kind = _field_type(body, sql_type)
     return Field(
         id="",
@@ -224,7 +231,9 @@ def parse_field(body: Any, schema: Schema) -> Field:
         required=bool(body.get("isRequired", False)),
         unique=bool(body.get("isUnique", False)),
         default=_default_value(kind, body.get("defaultValue")),
-        max_length=_int(_pick(sql_type, "lengthLimit")) if kind in (FieldType.TEXT, FieldType.MULTILINE_TEXT) else None,
+        max_length=_int(_pick(sql_type, "lengthLimit"))
+        if kind in (FieldType.TEXT, FieldType.MULTILINE_TEXT)
+        else None,
         min_value=_decimal(_pick(sql_type, "minValue")),
         max_value=_decimal(_pick(sql_type, "maxValue")),
         decimal_places=_int(_pick(sql_type, "decimalPrecision")),
@@ -242,11 +251,13 @@ def parse_choice_set_draft(body: Any) -> ChoiceSetDraft:
         if isinstance(item, str):
             values.append((item, item))
         elif isinstance(item, dict) and isinstance(item.get("name") or item.get("Name"), str):
-            name = item.get("name") or item.get("Name")
-            values.append((name, item.get("displayName") or item.get("DisplayName") or name))
+            name = str(item.get("name") or item.get("Name"))
+            values.append((name, str(item.get("displayName") or item.get("DisplayName") or name)))
         else:
             raise BadRequest("Each choice value must be a name or an object with 'name'.")
-    return ChoiceSetDraft(body["name"], body.get("displayName") or "", body.get("description") or "", tuple(values))
+    return ChoiceSetDraft(
+        body["name"], body.get("displayName") or "", body.get("description") or "", tuple(values)
+    )
 
 
 def _field_type(body: dict[str, Any], sql_type: dict[str, Any]) -> FieldType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -16,9 +17,9 @@ class ChoiceKind(PlainKind):
             raise FieldDefinitionError(f"Field '{field.name}' needs a choice set.")
         found = schema.find_choice_set(field.choice_set_id)
         if found is None:
-            raise FieldDefinitionError(f"Field '{field.name}': choice set '{field.choice_set_id}' does not exist.")
-        from dataclasses import replace
-
+            raise FieldDefinitionError(
+                f"Field '{field.name}': choice set '{field.choice_set_id}' does not exist."
+            )
         return replace(field, choice_set_id=found.id)
 
     def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
@@ -47,6 +48,7 @@ def _number_id(field: Field, value: Any, schema: Schema) -> int:
     choice_set = schema.choice_set(field.choice_set_id or "")
     if value not in choice_set.number_ids:
         raise FieldValueError(
-            "UNKNOWN_CHOICE", f"Field '{field.name}': {value} is not a value of choice set '{choice_set.name}'."
+            "UNKNOWN_CHOICE",
+            f"Field '{field.name}': {value} is not a value of choice set '{choice_set.name}'.",
         )
     return value

@@ -7,6 +7,7 @@ never rounded.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -24,7 +25,9 @@ class NumberKind(PlainKind):
         places = 0 if field.type is FieldType.INTEGER else field.decimal_places
         places = 2 if places is None else places
         if not 0 <= places <= MAX_PLACES:
-            raise FieldDefinitionError(f"Field '{field.name}': decimal places must be between 0 and {MAX_PLACES}.")
+            raise FieldDefinitionError(
+                f"Field '{field.name}': decimal places must be between 0 and {MAX_PLACES}."
+            )
         low = -MAX_SAFE if field.min_value is None else Decimal(field.min_value)
         high = MAX_SAFE if field.max_value is None else Decimal(field.max_value)
         if not -MAX_SAFE <= low < high <= MAX_SAFE:
@@ -37,7 +40,11 @@ class NumberKind(PlainKind):
         number = _to_decimal(field, value)
         places = field.decimal_places or 0
         exponent = number.as_tuple().exponent
-        if isinstance(exponent, int) and -exponent > places and number != number.quantize(Decimal(1).scaleb(-places)):
+        if (
+            isinstance(exponent, int)
+            and -exponent > places
+            and number != number.quantize(Decimal(1).scaleb(-places))
+        ):
             raise FieldValueError(
                 "TOO_MANY_DECIMALS", f"Field '{field.name}' allows at most {places} decimal places."
             )
@@ -60,9 +67,7 @@ class NumberKind(PlainKind):
     def _check_range(field: Field, number: Decimal) -> None:
         low, high = field.min_value, field.max_value
         if (low is not None and number < low) or (high is not None and number > high):
-            raise FieldValueError(
-                "OUT_OF_RANGE", f"Field '{field.name}' must be between {low} and {high}."
-            )
+            raise FieldValueError("OUT_OF_RANGE", f"Field '{field.name}' must be between {low} and {high}.")
 
 
 class AutoNumberKind(PlainKind):
@@ -75,7 +80,9 @@ class AutoNumberKind(PlainKind):
         return replace(field, start_value=start)
 
     def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
-        raise FieldValueError("READ_ONLY", f"Field '{field.name}' is an auto-number and is set by the server.")
+        raise FieldValueError(
+            "READ_ONLY", f"Field '{field.name}' is an auto-number and is set by the server."
+        )
 
     def render(self, field: Field, value: Any) -> Any:
         return int(value)
@@ -94,6 +101,6 @@ def _to_decimal(field: Field, value: Any) -> Decimal:
         if not value.strip().replace(".", "", 1).lstrip("-").isdigit():
             raise type_error(field, "a number")
         return number
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+    if isinstance(value, float) and not math.isfinite(value):
         raise type_error(field, "a finite number")
     return Decimal(str(value)) if isinstance(value, float) else Decimal(value)

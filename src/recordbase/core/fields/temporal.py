@@ -10,7 +10,9 @@ from recordbase.core.fields.base import FieldValueError, PlainKind, type_error
 from recordbase.core.schema import Field, Schema
 
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-DATETIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?$")
+DATETIME_FORMAT = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?$"
+)
 
 
 class DateKind(PlainKind):
@@ -20,7 +22,9 @@ class DateKind(PlainKind):
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise FieldValueError("INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date.") from None
+            raise FieldValueError(
+                "INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date."
+            ) from None
 
     def render(self, field: Field, value: Any) -> Any:
         return value.isoformat()
@@ -41,11 +45,13 @@ def parse_datetime(field: Field, value: str) -> datetime:
     text = value
     match = re.search(r"\.(\d+)", text)
     if match and len(match.group(1)) > 6:
-        text = text[: match.start(1) + 6] + text[match.end(1):]
+        text = text[: match.start(1) + 6] + text[match.end(1) :]
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise FieldValueError("INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date-time.") from None
+        raise FieldValueError(
+            "INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date-time."
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return truncate_ms(parsed.astimezone(UTC))

@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.String(32)),
         sa.Column("revoked_at", sa.String(32)),
     )
-    op.bulk_insert(sa.table("rb_meta", sa.column("key"), sa.column("value")), [{"key": "schema_version", "value": "0"}])
+    op.bulk_insert(
+        sa.table("rb_meta", sa.column("key"), sa.column("value")), [{"key": "schema_version", "value": "0"}]
+    )
 
 
 def downgrade() -> None:
