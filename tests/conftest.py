@@ -7,6 +7,9 @@ database `test`). Without CI it is skipped when unreachable; under CI=true that 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -98,3 +101,69 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
 @pytest.fixture
 def backend_name(settings: Settings) -> Iterator[str]:
     yield "postgres" if settings.is_postgres else "sqlite"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LiveServer:
+    """A real `recordbase serve` process on 127.0.0.1, for clients that need a socket (the uipath SDK)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("RECORDBASE_", "UIPATH_"))},
+            "RECORDBASE_DATA_DIR": str(settings.data_dir),
+            "RECORDBASE_DATABASE_URL": settings.database_url,
+            "RECORDBASE_DATABASE_SCHEMA": settings.database_schema,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.token = ""
+
+    def command(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "recordbase.cli", *args], env=self.env, capture_output=True, timeout=60, check=True
+        )
+        return done.stdout.decode().strip()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "recordbase.cli", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("recordbase did not start within 30 s")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    server = LiveServer(settings)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
