@@ -122,14 +122,14 @@ def check_entity_name(name: object) -> str:
 def check_field_name(name: object, entity_name: str) -> str:
     """Return `name` if it may name a field of `entity_name`."""
     text = _plain(name, "Field name")
+    lowered = text.lower()
+    if lowered in RESERVED_FIELD_NAMES or lowered in RESERVED_WORDS:
+        raise ReservedName(f"'{text}' is a reserved field name.")
     if not FIELD_NAME.match(text):
         raise InvalidName(
             f"Invalid field name '{text}': start with a letter, use letters, digits and underscores, "
             "3-100 characters."
         )
-    lowered = text.lower()
-    if lowered in RESERVED_FIELD_NAMES or lowered in RESERVED_WORDS:
-        raise ReservedName(f"'{text}' is a reserved field name.")
     if lowered == entity_name.lower():
         raise InvalidName(f"Field name '{text}' may not equal the entity name.")
     return text
