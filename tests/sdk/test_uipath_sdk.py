@@ -66,7 +66,8 @@ async def test_schema_calls_v3(live_server: LiveServer) -> None:
 async def test_record_calls_v3(live_server: LiveServer) -> None:
     entities = sdk_for(live_server)
     entity_id = entities.create_entity_v3("Customer", fields())
-    record = entities.insert_record_v3(entity_id, {"fullName": "Ann", "amount": 12.5, "count": 3, "active": True})
+    values = {"fullName": "Ann", "amount": 12.5, "count": 3, "active": True}
+    record = entities.insert_record_v3(entity_id, values)
     assert isinstance(record.id, str)
     fetched = entities.get_record_v3(entity_id, record.id)
     assert fetched.id == record.id and fetched.fullName == "Ann" and fetched.amount == 12.5
@@ -101,7 +102,7 @@ async def test_record_calls_v1(live_server: LiveServer) -> None:
 async def test_choice_sets(live_server: LiveServer) -> None:
     entities = sdk_for(live_server)
     headers = {"Authorization": f"Bearer {live_server.token}"}
-    created = httpx.post(
+    created = httpx.post(  # noqa: ASYNC210 - the server is another process; blocking here is harmless
         f"{live_server.url}/someorg/sometenant/datafabric_/api/Entity/choiceset",
         json={"name": "Status", "values": ["Open", "Closed"]},
         headers=headers,
