@@ -6,8 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
+from recordbase.api.observability import Metrics, ObservabilityMiddleware, RouteTemplates, configure_logging
 from recordbase.api.routes import routes
+from recordbase.api.errors import UNAUTHENTICATED_TEXT
+from recordbase.auth.directory import Directory
+from recordbase.auth.jwt_tokens import AccessTokens
+from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
 from recordbase.core.catalog import SchemaService
 from recordbase.core.records import Limits, RecordService
@@ -17,44 +23,73 @@ from recordbase.settings import Settings
 from recordbase.storage.catalog import SCHEMA_CHANNEL, CatalogStore
 from recordbase.storage.database import open_database
 from recordbase.storage.migrate import migrate
-from recordbase.storage.principals import PrincipalStore
+from recordbase.storage.identity import IdentityStore
+from recordbase.storage.principals import PrincipalStore, signing_key
 from recordbase.storage.records import RecordStore
 from recordbase.storage.schema_store import CatalogSchemaStore
+from recordbase.storage.timed import TimedDatabase, UsageCallback
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
-    """Migrate, connect, load the schema and start listening for changes; close everything on exit."""
+async def open_services(settings: Settings, on_db_usage: UsageCallback | None = None) -> AsyncIterator[Services]:
+    """Migrate, connect, load the schema and start listening for changes; close everything on exit.
+
+    Every statement is timed (the `db` stage of `Server-Timing`); `on_db_usage` hears of each
+    connection checkout (+1) and return (-1).
+    """
     await migrate(settings)
-    database = await open_database(settings)
+    database = TimedDatabase(await open_database(settings), on_db_usage or _ignore)
     try:
         catalog = CatalogStore(database)
         schemas = SchemaCache(CatalogSchemaStore(database, catalog))
         await schemas.reload()
         await database.listen(SCHEMA_CHANNEL, schemas.invalidate)
         limits = Limits(settings.list_limit_default, settings.list_limit_max, settings.batch_limit)
+        identity, principals = IdentityStore(database), PrincipalStore(database)
+        directory = Directory(database, identity, principals)
+        await directory.ensure_builtin()
+        access = AccessTokens(settings.secret_key or await signing_key(database), settings.access_token_lifetime)
         yield Services(
             settings=settings,
             database=database,
             schemas=schemas,
             schema_service=SchemaService(CatalogSchemaStore(database, catalog), schemas),
             records=RecordService(schemas, RecordStore(database, catalog), limits),
-            tokens=TokenService(PrincipalStore(database)),
+            tokens=TokenService(principals),
+            auth=AuthService(database, identity, principals, access, UNAUTHENTICATED_TEXT),
+            directory=directory,
         )
     finally:
         await database.close()
 
 
+def _ignore(delta: int) -> None:
+    """No one is counting connections (the CLI)."""
+
+
 def create_app(settings: Settings) -> Starlette:
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
-            app.state.services = services
-            yield
+        try:
+            async with open_services(settings, metrics.db_usage) as services:
+                app.state.services = services
+                yield
+        finally:
+            metrics.close()
 
-    return Starlette(routes=routes(), lifespan=lifespan)
+    table = routes()
+    observe = Middleware(
+        ObservabilityMiddleware, metrics=metrics, templates=RouteTemplates(table), access_log=settings.access_log
+    )
+    app = Starlette(routes=table, middleware=[observe], lifespan=lifespan)
+    app.state.metrics = metrics
+    return app
 
 
 def app_from_environment() -> Starlette:
     """Factory for `uvicorn --factory` (several workers): settings come from the environment."""
-    return create_app(Settings())
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)

@@ -153,3 +153,50 @@ class InvalidCursor(BadRequest):
     """A page cursor that was not issued for this query (wrong shape, sort or entity)."""
 
     code = "INVALID_CURSOR"
+
+
+class BatchTooLarge(PayloadTooLarge):
+    """A batch with more items than the configured limit; refused whole, nothing written."""
+
+    code = "BATCH_TOO_LARGE"
+
+
+class WriteConflict(Conflict):
+    """The database aborted a write to resolve a clash with a concurrent one (a deadlock).
+
+    Batches are retried a few times before a client ever sees this.
+    """
+
+    code = "WRITE_CONFLICT"
+
+
+class OAuthError(RecordbaseError):
+    """A token-endpoint failure, rendered as RFC 6749 §5.2 (`error`, `error_description`)."""
+
+    code = "INVALID_GRANT"
+    oauth_error = "invalid_grant"
+
+
+class InvalidClient(OAuthError):
+    code = "INVALID_CLIENT"
+    oauth_error = "invalid_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    code = "UNSUPPORTED_GRANT_TYPE"
+    oauth_error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    code = "INVALID_SCOPE"
+    oauth_error = "invalid_scope"
+
+
+class RateLimited(RecordbaseError):
+    """Too many failed logins; `retry_after` seconds until the next attempt is considered."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

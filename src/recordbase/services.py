@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from recordbase.auth.directory import Directory
+from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
 from recordbase.core.catalog import SchemaService
 from recordbase.core.records import RecordService
@@ -20,3 +22,5 @@ class Services:
     schema_service: SchemaService
     records: RecordService
     tokens: TokenService
+    auth: AuthService
+    directory: Directory

@@ -46,12 +46,35 @@ class Settings(BaseSettings):
         32 * 1024 * 1024, ge=1024, description="Largest JSON request body accepted, in bytes (413 above)."
     )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+    secret_key: str = Field(
+        "", description="Key that signs access tokens; empty: generated once and kept in the database."
+    )
+    access_token_lifetime: int = Field(3600, ge=60, le=86400, description="Access token lifetime in seconds.")
+    log_format: str = Field(
+        "json",
+        description="Log lines as `json` (one object per line, with the request id) or `console` (for people).",
+    )
+    access_log: bool = Field(
+        False, description="Log one line per request (method, route template, status, duration, request id)."
+    )
+    openapi_public: bool = Field(
+        False,
+        description="Serve the OpenAPI descriptions (`/api/openapi.json`) without a token; "
+        "they list every entity and field name.",
+    )
 
     @field_validator("database_schema")
     @classmethod
     def _plain_identifier(cls, value: str) -> str:
         if not value.replace("_", "").isalnum() or not value[0].isalpha():
             raise ValueError("database_schema must be a plain identifier")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in ("json", "console"):
+            raise ValueError("log_format must be json or console")
         return value
 
     @property

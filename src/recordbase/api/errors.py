@@ -16,6 +16,9 @@ STATUS: list[tuple[type[errors.RecordbaseError], int]] = [
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.SchemaError, 400),
+    (errors.InvalidClient, 401),
+    (errors.OAuthError, 400),
+    (errors.RateLimited, 429),
 ]
 
 UNAUTHENTICATED_TEXT = (

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from recordbase.api import identity
 from recordbase.api.dataservice import records, schema
 from recordbase.api.endpoint import dataservice
 from recordbase.api.http import JSONResponse
@@ -62,9 +63,43 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def admin_routes() -> list[BaseRoute]:
+    """recordbase's administration API (docs/security.md): principals, roles, assignments, tokens, audit."""
+    return [
+        Route("/roles", dataservice(identity.list_roles), methods=["GET"]),
+        Route("/roles", dataservice(identity.save_role), methods=["POST"]),
+        Route("/roles/{role_id}", dataservice(identity.save_role), methods=["PUT"]),
+        Route("/roles/{role_id}", dataservice(identity.delete_role), methods=["DELETE"]),
+        Route("/roles/{role_id}/assignments/{principal_id}", dataservice(identity.role_assignment), methods=["PUT"]),
+        Route("/roles/{role_id}/assignments/{principal_id}", dataservice(identity.role_assignment), methods=["DELETE"]),
+        Route("/assignments", dataservice(identity.list_assignments), methods=["GET"]),
+        Route("/tokens", dataservice(identity.create_token), methods=["POST"]),
+        Route("/audit", dataservice(identity.audit_log), methods=["GET"]),
+        Route("/principals/{principal_id}", dataservice(identity.update_principal), methods=["PATCH"]),
+        Route("/groups/{group_id}/members/{member_id}", dataservice(identity.group_member), methods=["PUT"]),
+        Route("/groups/{group_id}/members/{member_id}", dataservice(identity.group_member), methods=["DELETE"]),
+        Route("/{kind}", dataservice(identity.list_principals), methods=["GET"]),
+        Route("/{kind}", dataservice(identity.create_principal), methods=["POST"]),
+    ]
+
+
+def identity_routes() -> list[BaseRoute]:
+    """OAuth2 endpoints at recordbase's paths and UiPath's (`/identity_/connect/…`, also under an org)."""
+    return [
+        Route("/oauth/token", identity.token, methods=["POST"]),
+        Route("/identity_/connect/token", identity.token, methods=["POST"]),
+        Route("/{org}/identity_/connect/token", identity.token, methods=["POST"]),
+        Route("/oauth/revoke", identity.revoke, methods=["POST"]),
+        Route("/identity_/connect/revocation", identity.revoke, methods=["POST"]),
+        Route("/{org}/identity_/connect/revocation", identity.revoke, methods=["POST"]),
+        Mount("/api/admin", routes=admin_routes()),
+    ]
+
+
 def routes() -> list[BaseRoute]:
     api = dataservice_api()
     return [
+        *identity_routes(),
         Route("/healthz", healthz, methods=["GET"]),
         *(Mount(prefix, routes=api) for prefix in API_PREFIXES),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +19,7 @@ class TokenRow:
     is_admin: bool
     expires_at: str | None
     revoked_at: str | None
+    scopes: str | None
 
 
 class PrincipalStore:
@@ -25,22 +27,10 @@ class PrincipalStore:
         self.database = database
         t, p = tables.tokens, tables.principals
         self._find = database.prepare(
-            sa.select(t.c.principal_id, p.c.name, t.c.is_admin, t.c.expires_at, t.c.revoked_at)
+            sa.select(t.c.principal_id, p.c.name, t.c.is_admin, t.c.expires_at, t.c.revoked_at, t.c.scopes)
             .join(p, p.c.id == t.c.principal_id)
             .where(t.c.token_hash == sa.bindparam("token_hash"))
         )
-
-    async def ensure_principal(self, principal_id: str, kind: str, name: str) -> None:
-        async with self.database.transaction() as connection:
-            found = await connection.fetch(
-                sa.select(tables.principals.c.id).where(tables.principals.c.id == principal_id)
-            )
-            if not found:
-                await connection.execute(
-                    sa.insert(tables.principals).values(
-                        id=principal_id, kind=kind, name=name, created_at=datetime.now(UTC).isoformat()
-                    )
-                )
 
     async def add_token(
         self,
@@ -51,6 +41,7 @@ class PrincipalStore:
         *,
         is_admin: bool,
         expires_at: str | None,
+        scopes: str | None = None,
     ) -> None:
         async with self.database.transaction() as connection:
             await connection.execute(
@@ -62,6 +53,7 @@ class PrincipalStore:
                     is_admin=is_admin,
                     created_at=datetime.now(UTC).isoformat(),
                     expires_at=expires_at,
+                    scopes=scopes,
                 )
             )
 
@@ -70,8 +62,8 @@ class PrincipalStore:
             rows = await connection.fetch(self._find, {"token_hash": token_hash})
         if not rows:
             return None
-        principal_id, name, is_admin, expires_at, revoked_at = rows[0]
-        return TokenRow(principal_id, name, bool(is_admin), expires_at, revoked_at)
+        principal_id, name, is_admin, expires_at, revoked_at, scopes = rows[0]
+        return TokenRow(principal_id, name, bool(is_admin), expires_at, revoked_at, scopes)
 
     async def has_admin_token(self) -> bool:
         async with self.database.read() as connection:
@@ -79,3 +71,15 @@ class PrincipalStore:
                 sa.select(sa.func.count()).select_from(tables.tokens).where(tables.tokens.c.is_admin)
             )
         return int(rows[0][0]) > 0
+
+
+async def signing_key(database: Database) -> str:
+    """The key that signs access tokens, created once and shared by every process."""
+    m = tables.meta
+    async with database.transaction() as connection:
+        rows = await connection.fetch(sa.select(m.c.value).where(m.c.key == "signing_key"))
+        if rows:
+            return str(rows[0][0])
+        key = secrets.token_urlsafe(48)
+        await connection.execute(sa.insert(m).values(key="signing_key", value=key))
+        return key

@@ -70,6 +70,7 @@ tokens = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("expires_at", sa.String(32)),
     sa.Column("revoked_at", sa.String(32)),
+    sa.Column("scopes", sa.Text),
 )
 
 MAX_IDENTIFIER = 63
@@ -151,3 +152,58 @@ def field_column(field: Field, schema: Schema) -> sa.Column[Any]:
         if target is not None:
             args.append(sa.ForeignKey(f"{table_name(target)}.Id", name="fk_" + field.id.replace("-", "")))
     return sa.Column(column_name(field), column_type(field), *args, key=field.name, nullable=True)
+
+# Identity and permissions (migration 0002).
+principal_secrets = sa.Table(
+    "rb_principal_secrets",
+    metadata,
+    sa.Column("principal_id", sa.String(36), sa.ForeignKey("rb_principals.id"), primary_key=True),
+    sa.Column("login", sa.String(200), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+)
+group_members = sa.Table(
+    "rb_group_members",
+    metadata,
+    sa.Column("group_id", sa.String(36), sa.ForeignKey("rb_principals.id"), primary_key=True),
+    sa.Column("member_id", sa.String(36), sa.ForeignKey("rb_principals.id"), primary_key=True),
+)
+roles = sa.Table(
+    "rb_roles",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name_key", sa.String(100), nullable=False, unique=True),
+    sa.Column("definition", sa.Text, nullable=False),
+)
+role_assignments = sa.Table(
+    "rb_role_assignments",
+    metadata,
+    sa.Column("principal_id", sa.String(36), sa.ForeignKey("rb_principals.id"), primary_key=True),
+    sa.Column("role_id", sa.String(36), sa.ForeignKey("rb_roles.id"), primary_key=True),
+)
+refresh_tokens = sa.Table(
+    "rb_refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("family_id", sa.String(36), nullable=False, index=True),
+    sa.Column("principal_id", sa.String(36), sa.ForeignKey("rb_principals.id"), nullable=False),
+    sa.Column("scopes", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.String(32), nullable=False),
+    sa.Column("used_at", sa.String(32)),
+)
+revocations = sa.Table(
+    "rb_revocations",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("expires_at", sa.String(32), nullable=False),
+)
+audit = sa.Table(
+    "rb_audit",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("at", sa.String(32), nullable=False, index=True),
+    sa.Column("actor_id", sa.String(36), nullable=False),
+    sa.Column("action", sa.String(100), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+)

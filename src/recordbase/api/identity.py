@@ -1,0 +1,177 @@
+"""OAuth2 token and revocation endpoints (RFC 6749, RFC 7009) and the administration API.
+
+Token endpoints answer in RFC 6749's shape (`error`, `error_description`), with recordbase's
+`code` and `traceId` beside; never cached (`Cache-Control: no-store`).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from recordbase.api.errors import status_for
+from recordbase.api.http import JSONResponse, int_param, json_body
+from recordbase.api.observability import current_request_id
+from recordbase.core.actors import Actor
+from recordbase.core.permissions import AdminRight
+from recordbase.errors import BadRequest, OAuthError, RateLimited, RecordbaseError, UnsupportedMediaType
+from recordbase.services import Services
+
+logger = logging.getLogger("recordbase.api")
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "application/json":
+        body = await json_body(request, 64 * 1024)
+        if not isinstance(body, dict):
+            raise BadRequest("The body must be a JSON object.")
+        return {str(k): str(v) for k, v in body.items() if isinstance(v, str)}
+    if media != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("Send the token request as application/x-www-form-urlencoded.")
+    async with request.form(max_files=0, max_fields=20) as form:
+        return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def oauth_error(error: RecordbaseError, request_id: str) -> Response:
+    status = 401 if error.code == "INVALID_CLIENT" else status_for(error)
+    oauth = error.oauth_error if isinstance(error, OAuthError) else "invalid_request"
+    body = {"error": oauth, "error_description": error.message, "code": error.code, "traceId": request_id}
+    headers = dict(NO_STORE)
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def token(request: Request) -> Response:
+    """POST /oauth/token and /identity_/connect/token: client_credentials, password, refresh_token."""
+    request_id = current_request_id() or uuid.uuid4().hex
+    services: Services = request.app.state.services
+    try:
+        granted = await services.auth.grant(await form_fields(request))
+    except RecordbaseError as error:
+        return oauth_error(error, request_id)
+    return JSONResponse(granted.as_json(), headers=NO_STORE)
+
+
+async def revoke(request: Request) -> Response:
+    """POST /oauth/revoke (RFC 7009): always 200, whether or not the token was known."""
+    request_id = current_request_id() or uuid.uuid4().hex
+    services: Services = request.app.state.services
+    try:
+        fields = await form_fields(request)
+        await services.auth.revoke(fields.get("token", ""))
+    except RecordbaseError as error:
+        return oauth_error(error, request_id)
+    return Response(status_code=200, headers=NO_STORE)
+
+
+# Administration (Administrator role, `DataService.Admin` scope) -------------------------------------
+
+
+def require_admin(actor: Actor) -> None:
+    actor.permissions.require_right(AdminRight.MANAGE_PERMISSIONS)
+
+
+async def list_principals(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    return JSONResponse(await services.directory.list_principals(request.path_params["kind"].rstrip("s")))
+
+
+async def create_principal(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    body = await _object(request, services)
+    kind = request.path_params["kind"].rstrip("s")
+    created = await services.directory.create_principal(
+        actor, kind, body.get("name", ""), body.get("login"), body.get("password")
+    )
+    return JSONResponse(created, status_code=201)
+
+
+async def update_principal(request: Request, actor: Actor, services: Services) -> Response:
+    """PATCH a principal: `{password}` to change the secret, `{disabled: true|false}`."""
+    require_admin(actor)
+    body = await _object(request, services)
+    principal_id = request.path_params["principal_id"]
+    if isinstance(body.get("password"), str):
+        await services.directory.set_secret(actor, principal_id, body["password"])
+    if isinstance(body.get("disabled"), bool):
+        await services.directory.set_disabled(actor, principal_id, body["disabled"])
+    return Response(status_code=204)
+
+
+async def group_member(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    params = request.path_params
+    await services.directory.membership(actor, params["group_id"], params["member_id"], add=request.method == "PUT")
+    return Response(status_code=204)
+
+
+async def list_roles(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    return JSONResponse(await services.directory.list_roles())
+
+
+async def save_role(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    body = await _object(request, services)
+    role_id = request.path_params.get("role_id")
+    saved = await services.directory.save_role(actor, body, role_id)
+    return JSONResponse(saved, status_code=200 if role_id else 201)
+
+
+async def delete_role(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    await services.directory.delete_role(actor, request.path_params["role_id"])
+    return Response(status_code=204)
+
+
+async def role_assignment(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    params = request.path_params
+    add = request.method == "PUT"
+    await services.directory.assignment(actor, params["role_id"], params["principal_id"], add=add)
+    return Response(status_code=204)
+
+
+async def list_assignments(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    return JSONResponse(await services.directory.assignments())
+
+
+async def create_token(request: Request, actor: Actor, services: Services) -> Response:
+    """A personal access token: for oneself, or (administrators) for any principal."""
+    body = await _object(request, services)
+    principal_id = body.get("principalId") or actor.id
+    if principal_id != actor.id:
+        require_admin(actor)
+    scopes = body.get("scopes")
+    if scopes is not None and (not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)):
+        raise BadRequest("scopes must be an array of strings.")
+    if scopes is not None and not set(scopes) <= actor.scopes:
+        raise BadRequest("A token cannot carry scopes its creator does not have.")
+    days = body.get("expiresInDays")
+    if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
+        raise BadRequest("expiresInDays must be an integer from 1 to 3650.")
+    name = str(body.get("name") or "personal access token")[:200]
+    created = await services.directory.personal_token(actor, principal_id, name, scopes or sorted(actor.scopes), days)
+    return JSONResponse({"token": created}, status_code=201, headers=NO_STORE)
+
+
+async def audit_log(request: Request, actor: Actor, services: Services) -> Response:
+    require_admin(actor)
+    limit = int_param(request, "limit", 100, 1, 1000)
+    offset = int_param(request, "start", 0, 0, 2**31)
+    return JSONResponse(await services.directory.audit(limit, offset))
+
+
+async def _object(request: Request, services: Services) -> dict[str, Any]:
+    body = await json_body(request, services.settings.max_body_bytes)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body

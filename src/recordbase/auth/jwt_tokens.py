@@ -1,0 +1,70 @@
+"""Access tokens: short-lived JWTs signed with HS256, checked for signature, audience, issuer and time.
+
+Only HS256 is accepted, so `alg: none` and algorithm-confusion tokens fail verification.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from recordbase.errors import NotAuthenticated
+
+ISSUER = "recordbase"
+AUDIENCE = "recordbase"
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class Claims:
+    principal_id: str
+    scopes: frozenset[str]
+    token_id: str
+    family_id: str | None
+    expires_at: int
+
+
+class AccessTokens:
+    def __init__(self, key: str, lifetime_seconds: int) -> None:
+        self.key = key
+        self.lifetime = lifetime_seconds
+
+    def issue(self, principal_id: str, scopes: frozenset[str], family_id: str | None = None) -> str:
+        issued = int(time.time())
+        claims: dict[str, object] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": principal_id,
+            "scope": " ".join(sorted(scopes)),
+            "iat": issued,
+            "nbf": issued,
+            "exp": issued + self.lifetime,
+            "jti": secrets.token_hex(16),
+        }
+        if family_id:
+            claims["fam"] = family_id
+        return jwt.encode(claims, self.key, algorithm=ALGORITHM)
+
+    def verify(self, token: str, message: str) -> Claims:
+        try:
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=[ALGORITHM],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "nbf", "iat", "sub", "jti", "aud", "iss"]},
+                leeway=5,
+            )
+        except jwt.PyJWTError:
+            raise NotAuthenticated(message) from None
+        return Claims(
+            principal_id=str(claims["sub"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            token_id=str(claims["jti"]),
+            family_id=claims.get("fam"),
+            expires_at=int(claims["exp"]),
+        )
