@@ -14,6 +14,7 @@ import uvicorn
 import yaml
 
 from recordbase.app import open_services
+from recordbase.core.actors import SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
 from recordbase.schemafile import export_schema, load_document
@@ -121,7 +122,7 @@ def schema_apply(
     async def work() -> None:
         document = load_document(file)
         async with open_services(settings_from(database_url, data_dir)) as services:
-            done = await services.schema_service.apply(document, prune=prune)
+            done = await services.schema_service.apply(document, SYSTEM_ACTOR_ID, prune=prune)
         for line in done or ["no changes"]:
             typer.echo(line)
 

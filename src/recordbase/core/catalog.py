@@ -20,7 +20,7 @@ from recordbase.core.naming import (
     check_entity_name,
     check_field_name,
 )
-from recordbase.core.ports import SchemaChange, SchemaStore
+from recordbase.core.ports import Audit, SchemaChange, SchemaStore
 from recordbase.core.schema import ChoiceSet, ChoiceValue, Entity, Field, FieldType, Index, Schema
 from recordbase.core.schema_cache import SchemaCache
 from recordbase.errors import (
@@ -85,14 +85,14 @@ class SchemaService:
         self.store = store
         self.cache = cache
 
-    async def create_entity(self, draft: EntityDraft) -> Entity:
-        async with self.store.change() as change:
+    async def create_entity(self, draft: EntityDraft, actor_id: str) -> Entity:
+        async with self.store.change(Audit(actor_id, "entity.create", draft.name)) as change:
             schema = await create_entity(change, change.schema, draft)
         await self.cache.reload()
         return schema.entity(draft.name)
 
-    async def delete_entity(self, ref: str) -> None:
-        async with self.store.change() as change:
+    async def delete_entity(self, ref: str, actor_id: str) -> None:
+        async with self.store.change(Audit(actor_id, "entity.delete", ref)) as change:
             entity = change.schema.entity(ref)
             users = [
                 f"{e.name}.{f.name}"
@@ -106,27 +106,27 @@ class SchemaService:
             await change.drop_entity(entity)
         await self.cache.reload()
 
-    async def update_entity(self, ref: str, patch: EntityPatch) -> Entity:
-        async with self.store.change() as change:
+    async def update_entity(self, ref: str, patch: EntityPatch, actor_id: str) -> Entity:
+        async with self.store.change(Audit(actor_id, "entity.update", ref)) as change:
             entity = change.schema.entity(ref)
             schema = await update_entity(change, change.schema, entity, patch)
         await self.cache.reload()
         return schema.entity(entity.id)
 
-    async def create_choice_set(self, draft: ChoiceSetDraft) -> ChoiceSet:
-        async with self.store.change() as change:
+    async def create_choice_set(self, draft: ChoiceSetDraft, actor_id: str) -> ChoiceSet:
+        async with self.store.change(Audit(actor_id, "choiceset.create", draft.name)) as change:
             schema = await create_choice_set(change, change.schema, draft)
         await self.cache.reload()
         return schema.choice_set(draft.name)
 
-    async def add_choice_values(self, ref: str, values: Sequence[tuple[str, str]]) -> ChoiceSet:
-        async with self.store.change() as change:
+    async def add_choice_values(self, ref: str, values: Sequence[tuple[str, str]], actor_id: str) -> ChoiceSet:
+        async with self.store.change(Audit(actor_id, "choiceset.update", ref)) as change:
             schema = await add_choice_values(change, change.schema, change.schema.choice_set(ref), values)
         await self.cache.reload()
         return schema.choice_set(ref)
 
-    async def delete_choice_set(self, ref: str) -> None:
-        async with self.store.change() as change:
+    async def delete_choice_set(self, ref: str, actor_id: str) -> None:
+        async with self.store.change(Audit(actor_id, "choiceset.delete", ref)) as change:
             choice_set = change.schema.choice_set(ref)
             users = [
                 f"{e.name}.{f.name}"
@@ -139,9 +139,9 @@ class SchemaService:
             await change.drop_choice_set(choice_set)
         await self.cache.reload()
 
-    async def apply(self, document: SchemaDocument, *, prune: bool = False) -> list[str]:
+    async def apply(self, document: SchemaDocument, actor_id: str, *, prune: bool = False) -> list[str]:
         """Bring the schema to `document` in one transaction; return what changed (nothing when re-run)."""
-        async with self.store.change() as change:
+        async with self.store.change(Audit(actor_id, "schema.apply", "schema file")) as change:
             done = await apply_document(change, document, prune=prune)
         if done:
             await self.cache.reload()

@@ -164,6 +164,28 @@ class Permissions:
             raise Forbidden(FORBIDDEN_TEXT)
         return rule
 
+    def can_view_entity(self, entity: Entity) -> bool:
+        """Schema visibility: everything with View All Schema, else the entities some action is granted on."""
+        if Scope.SCHEMA_READ not in self.scopes:
+            return False
+        if self.has_right(AdminRight.VIEW_SCHEMA):
+            return True
+        return any(g is not None and g.actions for g in (r.grant_for(entity) for r in self.roles))
+
+    def require_view(self, entity: Entity) -> None:
+        if not self.can_view_entity(entity):
+            raise Forbidden(FORBIDDEN_TEXT)
+
+    def schema_fields(self, entity: Entity) -> frozenset[str] | None:
+        """Fields whose definitions the caller may see; None means all of them."""
+        if self.has_right(AdminRight.VIEW_SCHEMA):
+            return None
+        return self.readable_fields(entity)
+
+    def require_schema_read(self) -> None:
+        if Scope.SCHEMA_READ not in self.scopes:
+            raise Forbidden(FORBIDDEN_TEXT)
+
     def can_read_field(self, entity: Entity, name: str) -> bool:
         return self._field_access(entity, name, write=False)
 

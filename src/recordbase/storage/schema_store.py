@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 
+from recordbase.core.ports import Audit
 from recordbase.core.schema import ChoiceSet, Entity, Field, FieldType, Index, Schema
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database
+from recordbase.storage.identity import IdentityStore
 
 SCHEMA_LOCK = 7420114
 
@@ -85,7 +87,7 @@ class CatalogSchemaStore:
             return await self.catalog.version(connection)
 
     @asynccontextmanager
-    async def change(self) -> AsyncIterator[CatalogChange]:
+    async def change(self, audit: Audit) -> AsyncIterator[CatalogChange]:
         async with self.database.transaction() as connection:
             if self.database.name == "postgresql":
                 await connection.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
@@ -93,3 +95,6 @@ class CatalogSchemaStore:
             yield change
             if change.changed:
                 await self.catalog.bump_version(connection)
+                await IdentityStore(self.database).record_audit(
+                    connection, audit.actor_id, audit.action, audit.target, {}
+                )

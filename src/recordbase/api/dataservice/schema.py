@@ -16,58 +16,80 @@ from recordbase.api.dataservice.schema_wire import (
 )
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.core.actors import Actor
+from recordbase.core.permissions import AdminRight
 from recordbase.errors import BadRequest
 from recordbase.services import Services
 
 
 async def list_entities(request: Request, actor: Actor, services: Services) -> Response:
+    """Every entity with View All Schema; otherwise those the caller has some access to."""
     schema = services.schemas.current
-    return JSONResponse([entity_json(e, schema) for e in schema.entities])
+    actor.permissions.require_schema_read()
+    visible = [e for e in schema.entities if actor.permissions.can_view_entity(e)]
+    return JSONResponse([entity_json(e, schema, actor.permissions.schema_fields(e)) for e in visible])
 
 
 async def get_entity(request: Request, actor: Actor, services: Services) -> Response:
-    schema, entity = await services.records.entity(request.path_params["entity_id"])
-    return JSONResponse(entity_json(entity, schema))
+    return await _one_entity(request.path_params["entity_id"], actor, services)
 
 
 async def get_entity_by_name(request: Request, actor: Actor, services: Services) -> Response:
-    schema, entity = await services.records.entity(request.path_params["entity_name"])
-    return JSONResponse(entity_json(entity, schema))
+    return await _one_entity(request.path_params["entity_name"], actor, services)
+
+
+async def _one_entity(ref: str, actor: Actor, services: Services) -> Response:
+    actor.permissions.require_schema_read()
+    schema, entity = await services.records.entity(ref)
+    actor.permissions.require_view(entity)
+    return JSONResponse(entity_json(entity, schema, actor.permissions.schema_fields(entity)))
 
 
 async def create_entity(request: Request, actor: Actor, services: Services) -> Response:
+    actor.permissions.require_right(AdminRight.CUSTOMIZE_SCHEMA)
     body = await json_body(request, services.settings.max_body_bytes)
-    entity = await services.schema_service.create_entity(parse_entity_draft(body, services.schemas.current))
+    draft = parse_entity_draft(body, services.schemas.current)
+    entity = await services.schema_service.create_entity(draft, actor.id)
     return JSONResponse(entity.id)
 
 
 async def delete_entity(request: Request, actor: Actor, services: Services) -> Response:
-    await services.schema_service.delete_entity(request.path_params["entity_id"])
+    actor.permissions.require_right(AdminRight.CUSTOMIZE_SCHEMA)
+    await services.schema_service.delete_entity(request.path_params["entity_id"], actor.id)
     return Response(status_code=204)
 
 
 async def update_entity(request: Request, actor: Actor, services: Services) -> Response:
     """PATCH metadata (`displayName`, `description`, `isRbacEnabled`) and add/remove/update fields."""
+    actor.permissions.require_right(AdminRight.CUSTOMIZE_SCHEMA)
     body = await json_body(request, services.settings.max_body_bytes)
     _, entity = await services.records.entity(request.path_params["entity_id"])
     patch = parse_entity_patch(body, services.schemas.current)
-    updated = await services.schema_service.update_entity(entity.id, patch)
+    updated = await services.schema_service.update_entity(entity.id, patch, actor.id)
     return JSONResponse(entity_json(updated, services.schemas.current))
 
 
 async def list_choice_sets(request: Request, actor: Actor, services: Services) -> Response:
+    _require_choice_sets(actor, services)
     return JSONResponse([choice_set_json(c) for c in services.schemas.current.choice_sets])
 
 
 async def create_choice_set(request: Request, actor: Actor, services: Services) -> Response:
+    actor.permissions.require_right(AdminRight.CUSTOMIZE_SCHEMA)
     body = await json_body(request, services.settings.max_body_bytes)
-    choice_set = await services.schema_service.create_choice_set(parse_choice_set_draft(body))
+    choice_set = await services.schema_service.create_choice_set(parse_choice_set_draft(body), actor.id)
     return JSONResponse(choice_set.id)
+
+
+def _require_choice_sets(actor: Actor, services: Services) -> None:
+    """Choice sets are schema: visible to those who may see some entity."""
+    if not any(actor.permissions.can_view_entity(e) for e in services.schemas.current.entities):
+        actor.permissions.require_right(AdminRight.VIEW_SCHEMA)
 
 
 async def choice_set_values(request: Request, actor: Actor, services: Services) -> Response:
     """`query_expansion`: the values as a JSON *string* in `jsonValue`, which is what the SDK parses."""
     body = await json_body(request, services.settings.max_body_bytes) if await request.body() else {}
+    _require_choice_sets(actor, services)
     ref = request.path_params["entity_id"]
     schema = services.schemas.current
     choice_set = schema.find_choice_set(ref)

@@ -57,7 +57,10 @@ SYSTEM_FIELD_WIRE = [
 ]
 
 
-def entity_json(entity: Entity, schema: Schema, *, with_fields: bool = True) -> dict[str, Any]:
+def entity_json(
+    entity: Entity, schema: Schema, visible: frozenset[str] | None = None, *, with_fields: bool = True
+) -> dict[str, Any]:
+    """The entity as the SDK parses it; `visible` limits the fields shown (None: all)."""
     body: dict[str, Any] = {
         "id": entity.id,
         "name": entity.name,
