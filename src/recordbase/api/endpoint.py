@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from recordbase.api.errors import UNAUTHENTICATED_TEXT, dataservice_body, status_for
-from recordbase.api.http import JSONResponse, trace_id
+from recordbase.api.http import JSONResponse
+from recordbase.api.observability import current_request_id
 from recordbase.core.actors import Actor
 from recordbase.errors import NotAuthenticated, RecordbaseError
 from recordbase.services import Services
+from recordbase.timing import stage
 
 logger = logging.getLogger("recordbase.api")
 
 Handler = Callable[[Request, Actor, Services], Awaitable[Response]]
+PublicHandler = Callable[[Request, Services], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -25,30 +29,44 @@ async def authenticate(request: Request, services: Services) -> Actor:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated(UNAUTHENTICATED_TEXT)
-    actor = await services.tokens.authenticate(token.strip())
-    if actor is None:
-        raise NotAuthenticated(UNAUTHENTICATED_TEXT)
-    return actor
+    return await services.auth.authenticate_bearer(token.strip())
 
 
 def dataservice(handler: Handler) -> Endpoint:
-    """A UiPath Data Service endpoint: bearer token required, errors as `{error, code, traceId}`."""
+    """A UiPath Data Service endpoint: bearer token required, errors as `{error, code, traceId}`.
+
+    `traceId` is the request id the observability middleware assigned (and returns as `X-Request-Id`).
+    """
+
+    async def authenticated(request: Request, services: Services) -> Response:
+        with stage("auth"):
+            actor = await authenticate(request, services)
+        return await handler(request, actor, services)
+
+    endpoint = public_dataservice(authenticated)
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def public_dataservice(handler: PublicHandler) -> Endpoint:
+    """An endpoint that needs no token, with the same error envelope."""
 
     async def endpoint(request: Request) -> Response:
-        request_id = trace_id(request)
-        services: Services = request.app.state.services
         try:
-            actor = await authenticate(request, services)
-            response = await handler(request, actor, services)
+            return await handler(request, request.app.state.services)
         except RecordbaseError as error:
-            response = JSONResponse(dataservice_body(error, request_id), status_code=status_for(error))
+            return JSONResponse(dataservice_body(error, _request_id()), status_code=status_for(error))
         except Exception:
-            logger.exception("unhandled error", extra={"trace_id": request_id})
-            body = {"error": "Internal server error.", "code": "INTERNAL_ERROR", "traceId": request_id}
-            response = JSONResponse(body, status_code=500)
-        response.headers["X-Request-Id"] = request_id
-        return response
+            logger.exception("unhandled error")
+            body = {"error": "Internal server error.", "code": "INTERNAL_ERROR", "traceId": _request_id()}
+            return JSONResponse(body, status_code=500)
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
     return endpoint
+
+
+def _request_id() -> str:
+    """The middleware's id; a fresh one only where the app runs without it (never in create_app)."""
+    return current_request_id() or uuid.uuid4().hex

@@ -1,8 +1,7 @@
-"""Request helpers shared by both dialects: JSON bodies, query parameters, responses, trace ids."""
+"""Request helpers shared by both dialects: JSON bodies, query parameters, responses."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import orjson
@@ -10,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recordbase.errors import BadRequest, InvalidJson, PayloadTooLarge, UnsupportedMediaType
+from recordbase.timing import stage
 
 JSON_TYPES = ("application/json", "text/json", "application/problem+json")
 
@@ -18,15 +18,8 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
-
-
-def trace_id(request: Request) -> str:
-    """The request id: the caller's `X-Request-Id` when it looks sane, else a new one."""
-    given = request.headers.get("x-request-id", "")
-    if given and len(given) <= 64 and given.replace("-", "").isalnum():
-        return given
-    return uuid.uuid4().hex
+        with stage("render"):
+            return orjson.dumps(content)
 
 
 async def json_body(request: Request, max_bytes: int) -> Any:
@@ -44,7 +37,8 @@ async def json_body(request: Request, max_bytes: int) -> Any:
             raise PayloadTooLarge(f"The request body is larger than {max_bytes} bytes.")
         chunks.append(chunk)
     try:
-        return orjson.loads(b"".join(chunks))
+        with stage("parse"):
+            return orjson.loads(b"".join(chunks))
     except orjson.JSONDecodeError as error:
         raise InvalidJson(f"The request body is not valid JSON: {error}.") from None
 

@@ -7,14 +7,11 @@ tenant of this server. Entities are addressed by name or as `entity/{id}`.
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from recordbase.api import identity
+from recordbase.api import identity, observability, openapi
 from recordbase.api.dataservice import records, schema
 from recordbase.api.endpoint import dataservice
-from recordbase.api.http import JSONResponse
 
 API_PREFIXES = ("/{org}/{tenant}/dataservice_/api", "/{org}/{tenant}/datafabric_/api", "/api")
 
@@ -59,10 +56,6 @@ def dataservice_api() -> list[BaseRoute]:
     ]
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
-
-
 def admin_routes() -> list[BaseRoute]:
     """recordbase's administration API (docs/security.md): principals, roles, assignments, tokens, audit."""
     return [
@@ -97,9 +90,11 @@ def identity_routes() -> list[BaseRoute]:
 
 
 def routes() -> list[BaseRoute]:
+    """Health, metrics and the OpenAPI description come before the `/api` mount, which would take their paths."""
     api = dataservice_api()
     return [
         *identity_routes(),
-        Route("/healthz", healthz, methods=["GET"]),
+        *observability.routes(),
+        *openapi.routes(),
         *(Mount(prefix, routes=api) for prefix in API_PREFIXES),
     ]

@@ -1,0 +1,300 @@
+"""Health, readiness, Prometheus metrics, request ids, structured logs and `Server-Timing`.
+
+One pure ASGI middleware does the per-request part: it takes the caller's `X-Request-Id`
+(or makes one) into a context variable that the error envelope (`traceId`) and every log
+line read, starts the stage timer of `recordbase.timing`, and on the way out adds
+`X-Request-Id` and `Server-Timing`, counts the request by route template and logs it.
+With `PROMETHEUS_MULTIPROC_DIR` set, every worker process writes its metrics there and
+`/metrics` in any worker reports the sum over all of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import uuid
+from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
+
+import orjson
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from recordbase import timing
+from recordbase.api.http import JSONResponse
+from recordbase.services import Services
+from recordbase.settings import Settings
+from recordbase.storage.timed import ping
+
+REQUEST_ID: ContextVar[str] = ContextVar("recordbase_request_id", default="")
+UNMATCHED = "<unmatched>"
+READY_TIMEOUT_S = 5.0
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2500, 5000)
+_SANE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+access_logger = structlog.get_logger("recordbase.access")
+
+
+def current_request_id() -> str:
+    """The id of the request being handled ('' outside a request)."""
+    return REQUEST_ID.get()
+
+
+def request_id_from(headers: Sequence[tuple[bytes, bytes]]) -> str:
+    """The caller's `X-Request-Id` when it looks sane, else a new one."""
+    for name, value in headers:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            return given if _SANE_ID.match(given) else uuid.uuid4().hex
+    return uuid.uuid4().hex
+
+
+# Metrics ---------------------------------------------------------------------------------------
+
+
+class Metrics:
+    """The app's Prometheus metrics, in a registry of its own (no process-wide state)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+        reg = self.registry
+        self.requests = Counter(
+            "recordbase_http_requests",
+            "HTTP requests by route template.",
+            ["method", "route", "status"],
+            registry=reg,
+        )
+        self.latency = Histogram(
+            "recordbase_http_request_duration_seconds",
+            "Time to the first byte of the response, by route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.batch_size = Histogram(
+            "recordbase_batch_size",
+            "Records per batch request.",
+            ["operation"],
+            buckets=BATCH_BUCKETS,
+            registry=reg,
+        )
+        self.db_in_use = Gauge(
+            "recordbase_db_connections_in_use",
+            "Database connections checked out right now (summed over live workers).",
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
+
+    def db_usage(self, delta: int) -> None:
+        self.db_in_use.inc(delta)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def render(self) -> bytes:
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        return generate_latest(merged)
+
+    def close(self) -> None:
+        """Forget this process's live gauges (multiprocess mode), as a worker does on exit."""
+        if self.multiprocess_dir is not None:
+            multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
+
+
+def record_batch_size(request: Request, operation: str, size: int) -> None:
+    """Hook for batch handlers: observe how many records one batch request carried."""
+    metrics: Metrics | None = getattr(request.app.state, "metrics", None)
+    if metrics is not None:
+        metrics.batch_size.labels(operation).observe(size)
+
+
+# Middleware ------------------------------------------------------------------------------------
+
+
+class RouteTemplates:
+    """The route template of a matched request (`/api/EntityService/{entity_name}/read`), for labels.
+
+    Starlette leaves the innermost matched route in `scope["route"]`; the template of the
+    mount it sits under is found by matching the concrete mount prefix (`root_path`).
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.mounts = [(m.path_regex, m.path) for m in routes if isinstance(m, Mount)]
+
+    def __call__(self, scope: Scope) -> str:
+        route = scope.get("route")
+        path = getattr(route, "path", None)
+        if not isinstance(route, Route) or path is None:
+            return UNMATCHED
+        root = scope.get("root_path", "")[len(scope.get("app_root_path", "")) :]
+        if not root:
+            return str(path)
+        prefix = next((template for regex, template in self.mounts if regex.match(root + "/")), root)
+        return prefix + str(path)
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics, templates: RouteTemplates, access_log: bool) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.templates = templates
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope["headers"])
+        id_token = REQUEST_ID.set(request_id)
+        timings, timing_token = timing.start()
+        status = 500
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), *response_headers(request_id, timings)]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            self.finish(scope, status, timings)
+            timing.finish(timing_token)
+            REQUEST_ID.reset(id_token)
+
+    def finish(self, scope: Scope, status: int, timings: timing.Timings) -> None:
+        route = self.templates(scope)
+        seconds = timings.elapsed()
+        self.metrics.observe(scope["method"], route, status, seconds)
+        if self.access_log:
+            access_logger.info(
+                "request",
+                method=scope["method"],
+                route=route,
+                path=scope["path"],
+                status=status,
+                duration_ms=round(seconds * 1000, 3),
+            )
+
+
+def response_headers(request_id: str, timings: timing.Timings) -> list[tuple[bytes, bytes]]:
+    stages = [*timings.stages.items(), ("total", timings.elapsed())]
+    server_timing = ", ".join(f"{name};dur={seconds * 1000:.2f}" for name, seconds in stages)
+    return [(b"x-request-id", request_id.encode()), (b"server-timing", server_timing.encode())]
+
+
+# Endpoints -------------------------------------------------------------------------------------
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up and serving HTTP; says nothing about the database."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready for traffic: the database answers, and the file store too when one is configured."""
+    services: Services = request.app.state.services
+    checks = {"database": await _check(ping(services.database))}
+    files = getattr(services, "files", None)
+    probe = getattr(files, "ping", None)
+    if files is not None and probe is not None:
+        checks["files"] = await _check(probe())
+    ready = all(result == "ok" for result in checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _check(probe: Any) -> str:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await probe
+    except Exception as error:  # any failure means "not ready", reported by name
+        return f"failed: {type(error).__name__}"
+    return "ok"
+
+
+async def metrics(request: Request) -> Response:
+    """Prometheus text format; in multiprocess mode the sum over every worker."""
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+
+
+# Logging ---------------------------------------------------------------------------------------
+
+
+def _add_request_id(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    request_id = REQUEST_ID.get()
+    if request_id:
+        event.setdefault("request_id", request_id)
+    return event
+
+
+def _json(event: Any, **_: Any) -> str:
+    return orjson.dumps(event, default=str).decode()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Route structlog and the standard library's logging (uvicorn's too) through one renderer:
+    one JSON object per line with timestamp, level, logger and request id, or console text."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        _add_request_id,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer()
+        if settings.log_format == "console"
+        else structlog.processors.JSONRenderer(_json)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True

@@ -1,0 +1,394 @@
+"""JSON Schemas for the OpenAPI description: each entity's records from its fields, and the static bodies.
+
+Component names: an entity's record schema is its name (`Customer`), with `Customer.Insert`,
+`Customer.Update` and `Customer.Page` beside it, and `ChoiceSet.{name}` per choice set. Static
+schemas start with `rb.`; entity names cannot contain a dot, so the two never collide.
+Record schemas follow what the record API renders (core/expand.py `plain`) and accepts
+(core/validation.py): a schema that promised less or more would fail the fuzzing step.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from recordbase.api.dataservice.schema_wire import BY_SQL_TYPE
+from recordbase.core.expand import MAX_LEVEL
+from recordbase.core.naming import ENTITY_NAME
+from recordbase.core.schema import SYSTEM_FIELDS, ChoiceSet, Entity, Field, FieldType, Schema
+
+JSON = dict[str, Any]
+NULL: JSON = {"type": "null"}
+UUID: JSON = {"type": "string", "format": "uuid"}
+DATE_TIME: JSON = {"type": "string", "format": "date-time"}
+SERVER_SET = "Set by the server; a new record may carry it only as null."
+ECHO_ONLY = "Set by the server; an update may carry it only unchanged."
+
+
+def ref(name: str) -> JSON:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def nullable(schema: JSON) -> JSON:
+    kind = schema.get("type")
+    if isinstance(kind, str) and "enum" not in schema:
+        return {**schema, "type": [kind, "null"]}
+    return {"anyOf": [schema, NULL]}
+
+
+def obj(properties: JSON, required: list[str] | None = None, *, closed: bool = False, **extra: Any) -> JSON:
+    body: JSON = {"type": "object", "properties": properties, **extra}
+    if required:
+        body["required"] = required
+    if closed:
+        body["additionalProperties"] = False
+    return body
+
+
+def insert_name(entity: Entity) -> str:
+    return f"{entity.name}.Insert"
+
+
+def update_name(entity: Entity) -> str:
+    return f"{entity.name}.Update"
+
+
+def page_name(entity: Entity) -> str:
+    return f"{entity.name}.Page"
+
+
+def choice_name(choice_set: ChoiceSet) -> str:
+    return f"ChoiceSet.{choice_set.name}"
+
+
+# Per entity ------------------------------------------------------------------------------------
+
+
+def entity_components(schema: Schema) -> JSON:
+    """Every entity's record, insert, update and page schemas, and every choice set's enumeration."""
+    found: JSON = {choice_name(c): choice_schema(c) for c in schema.choice_sets}
+    for entity in schema.entities:
+        found[entity.name] = record_schema(entity, schema)
+        found[insert_name(entity)] = insert_schema(entity, schema)
+        found[update_name(entity)] = update_schema(entity, schema)
+        found[page_name(entity)] = page_schema(ref(entity.name))
+    return found
+
+
+def choice_schema(choice_set: ChoiceSet) -> JSON:
+    labels = ", ".join(f"{v.number_id} = {v.name}" for v in choice_set.values)
+    return {
+        "type": "integer",
+        "enum": [v.number_id for v in choice_set.values],
+        "x-enum-varnames": [v.name for v in choice_set.values],
+        "title": choice_set.label,
+        "description": f"NumberId of a value of choice set '{choice_set.name}': {labels}.",
+    }
+
+
+def record_schema(entity: Entity, schema: Schema) -> JSON:
+    """A record as read: system fields always present; each field null when empty."""
+    properties: JSON = {name: _system_value(name) for name in SYSTEM_FIELDS}
+    properties |= {f.name: nullable(_described(f, read_value(f, schema))) for f in entity.fields}
+    return obj(
+        properties, list(SYSTEM_FIELDS), closed=True, title=entity.label, description=entity.description
+    )
+
+
+def insert_schema(entity: Entity, schema: Schema) -> JSON:
+    properties: JSON = {name: {"type": "null", "description": SERVER_SET} for name in SYSTEM_FIELDS}
+    for f in entity.fields:
+        properties[f.name] = (
+            _write_property(f, schema) if f.is_writable else {"type": "null", "description": SERVER_SET}
+        )
+    required = [f.name for f in entity.fields if f.is_writable and f.required and f.default is None]
+    return obj(properties, required, closed=True, title=f"New {entity.label}")
+
+
+def update_schema(entity: Entity, schema: Schema) -> JSON:
+    """Partial: omitted fields stay as they are, `null` clears one (not a required one)."""
+    properties: JSON = {name: {"description": ECHO_ONLY} for name in SYSTEM_FIELDS}
+    for f in entity.fields:
+        properties[f.name] = _write_property(f, schema) if f.is_writable else {"description": ECHO_ONLY}
+    return obj(properties, closed=True, title=f"Changes to a {entity.label}")
+
+
+def page_schema(item: JSON) -> JSON:
+    return obj(
+        {"totalRecordCount": {"type": "integer", "minimum": 0}, "value": {"type": "array", "items": item}},
+        ["totalRecordCount", "value"],
+    )
+
+
+def _system_value(name: str) -> JSON:
+    return {**(DATE_TIME if name.endswith("Time") else UUID), "readOnly": True}
+
+
+def _write_property(f: Field, schema: Schema) -> JSON:
+    value = _described(f, write_value(f, schema))
+    if f.default is not None and isinstance(f.default, str | int | float | bool):
+        value["default"] = f.default
+    return value if f.required else nullable(value)
+
+
+def _described(f: Field, value: JSON) -> JSON:
+    text = f.description or f.label
+    return {**value, "description": text} if text else value
+
+
+def read_value(f: Field, schema: Schema) -> JSON:
+    """The value's schema when read, at any `expansionLevel` (0-3)."""
+    if f.type is FieldType.RELATIONSHIP:
+        target = schema.find_entity(f.reference_entity or "")
+        forms = [UUID, ref("rb.RecordRef"), *([ref(target.name)] if target else [])]
+        return {"anyOf": forms}
+    if f.type is FieldType.FILE:
+        return {"anyOf": [ref("rb.File"), {"type": "string"}]}
+    if f.type is FieldType.AUTO_NUMBER:
+        return {"type": "integer", "readOnly": True}
+    return write_value(f, schema)
+
+
+def write_value(f: Field, schema: Schema) -> JSON:
+    """The value's schema in a record body."""
+    kind = f.type
+    if kind in (FieldType.TEXT, FieldType.MULTILINE_TEXT):
+        return {"type": "string", **({"maxLength": f.max_length} if f.max_length else {})}
+    if kind in (FieldType.INTEGER, FieldType.DECIMAL):
+        return _number(f)
+    if kind is FieldType.CHOICE_SET:
+        return _choice(f, schema)
+    if kind is FieldType.MULTI_CHOICE_SET:
+        return {"type": "array", "items": _choice(f, schema), "uniqueItems": True}
+    return dict(SIMPLE.get(kind, UUID))
+
+
+SIMPLE: dict[FieldType, JSON] = {
+    FieldType.BOOLEAN: {"type": "boolean"},
+    FieldType.DATE: {"type": "string", "format": "date"},
+    FieldType.DATETIME: DATE_TIME,
+    FieldType.UUID: UUID,
+    FieldType.RELATIONSHIP: UUID,
+}
+
+
+def _number(f: Field) -> JSON:
+    integral = f.type is FieldType.INTEGER or not f.decimal_places
+    body: JSON = {"type": "integer" if integral else "number"}
+    for key, bound in (("minimum", f.min_value), ("maximum", f.max_value)):
+        if bound is not None:
+            body[key] = _json_number(bound)
+    if not integral:
+        body["x-decimal-places"] = f.decimal_places
+    return body
+
+
+def _json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _choice(f: Field, schema: Schema) -> JSON:
+    found = schema.find_choice_set(f.choice_set_id or "")
+    return ref(choice_name(found)) if found else {"type": "integer"}
+
+
+# Static ----------------------------------------------------------------------------------------
+
+STRING: JSON = {"type": "string"}
+BOOLEAN: JSON = {"type": "boolean"}
+TEXT_OR_NULL: JSON = {"type": ["string", "null"]}
+SQL_TYPE_NAMES = sorted(BY_SQL_TYPE)
+DISPLAY_TYPES = ["Basic", "File", "Relationship", "ChoiceSetSingle", "ChoiceSetMultiple", "AutoNumber"]
+
+ERROR = obj(
+    {
+        "error": {**STRING, "description": "What went wrong, for people."},
+        "code": {**STRING, "description": "Stable error code (docs/errors.md)."},
+        "traceId": {**STRING, "description": "The request id, also returned as X-Request-Id."},
+        "fieldErrors": {
+            "type": "array",
+            "items": obj({"field": STRING, "code": STRING, "message": STRING}, ["field", "code", "message"]),
+        },
+    },
+    ["error", "code", "traceId"],
+)
+FILE = obj(
+    {
+        "Id": TEXT_OR_NULL,
+        "Name": TEXT_OR_NULL,
+        "Path": TEXT_OR_NULL,
+        "Size": {"type": ["integer", "null"]},
+        "Type": TEXT_OR_NULL,
+    },
+    description="A file field's value; at expansionLevel 0 only the file's Id (a string).",
+)
+RECORD_REF = obj({"Id": UUID}, ["Id"], closed=True, description="A related record at expansionLevel 1.")
+ANY_RECORD = obj(
+    {name: _system_value(name) for name in SYSTEM_FIELDS},
+    list(SYSTEM_FIELDS),
+    description="A record of the entity named in the path; its fields are in that entity's own schema.",
+)
+RECORD_BODY = obj(
+    {}, description="Field values by field name, as in the entity's own `.Insert`/`.Update` schema."
+)
+SQL_TYPE = obj(
+    {
+        "name": {"type": "string", "enum": SQL_TYPE_NAMES},
+        "lengthLimit": {"type": ["integer", "null"], "minimum": 1},
+        "minValue": {"type": ["number", "null"]},
+        "maxValue": {"type": ["number", "null"]},
+        "decimalPrecision": {"type": ["integer", "null"], "minimum": 0, "maximum": 10},
+    }
+)
+FIELD_DEFINITION = obj(
+    {
+        "name": {"type": "string", "pattern": ENTITY_NAME.pattern},
+        "displayName": STRING,
+        "description": STRING,
+        "sqlType": SQL_TYPE,
+        "fieldDisplayType": {"type": "string", "enum": DISPLAY_TYPES},
+        "isRequired": BOOLEAN,
+        "isUnique": BOOLEAN,
+        "isRbacEnabled": BOOLEAN,
+        "defaultValue": TEXT_OR_NULL,
+        "choiceSetId": TEXT_OR_NULL,
+        "referenceEntityName": TEXT_OR_NULL,
+    },
+    ["name"],
+)
+ENTITY_FIELD = obj(
+    {
+        "id": STRING,
+        "name": STRING,
+        "displayName": STRING,
+        "description": TEXT_OR_NULL,
+        "sqlType": obj({"name": STRING}, ["name"]),
+        "fieldDisplayType": STRING,
+        **{
+            key: BOOLEAN
+            for key in (
+                "isPrimaryKey",
+                "isForeignKey",
+                "isExternalField",
+                "isHiddenField",
+                "isUnique",
+                "isRequired",
+                "isSystemField",
+                "isAttachment",
+                "isRbacEnabled",
+                "isEncrypted",
+            )
+        },
+        "defaultValue": TEXT_OR_NULL,
+        "choiceSetId": TEXT_OR_NULL,
+        "referenceType": TEXT_OR_NULL,
+        "referenceName": TEXT_OR_NULL,
+    },
+    [
+        "id",
+        "name",
+        "displayName",
+        "sqlType",
+        "fieldDisplayType",
+        "isPrimaryKey",
+        "isRequired",
+        "isSystemField",
+    ],
+)
+ENTITY = obj(
+    {
+        "id": STRING,
+        "name": STRING,
+        "displayName": STRING,
+        "entityType": STRING,
+        "description": TEXT_OR_NULL,
+        "isRbacEnabled": BOOLEAN,
+        "fields": {"type": "array", "items": ref("rb.EntityField")},
+    },
+    ["id", "name", "displayName", "entityType", "isRbacEnabled"],
+)
+ENTITY_DEFINITION = obj(
+    {
+        "name": {"type": "string", "pattern": ENTITY_NAME.pattern},
+        "displayName": STRING,
+        "description": STRING,
+        "isRbacEnabled": BOOLEAN,
+        "fields": {"type": "array", "items": ref("rb.FieldDefinition")},
+    },
+    ["name"],
+)
+ENTITY_CREATE = obj(
+    {"displayName": STRING, "description": STRING, "entityDefinition": ref("rb.EntityDefinition")},
+    ["entityDefinition"],
+)
+ENTITY_PATCH = obj(
+    {
+        "displayName": STRING,
+        "description": STRING,
+        "isRbacEnabled": BOOLEAN,
+        "addFields": {"type": "array", "items": ref("rb.FieldDefinition")},
+        "updateFields": {"type": "array", "items": ref("rb.FieldDefinition")},
+        "removeFields": {"type": "array", "items": obj({"name": STRING}, ["name"])},
+    }
+)
+CHOICE_SET = obj(
+    {
+        "id": STRING,
+        "name": STRING,
+        "displayName": STRING,
+        "entityType": {"const": "ChoiceSet"},
+        "description": TEXT_OR_NULL,
+        "recordCount": {"type": "integer", "minimum": 0},
+    },
+    ["id", "name", "displayName", "entityType"],
+)
+CHOICE_SET_CREATE = obj(
+    {
+        "name": {"type": "string", "pattern": ENTITY_NAME.pattern},
+        "displayName": STRING,
+        "description": STRING,
+        "values": {
+            "type": "array",
+            "items": {"anyOf": [STRING, obj({"name": STRING, "displayName": STRING}, ["name"])]},
+        },
+    },
+    ["name"],
+)
+CHOICE_VALUES = obj(
+    {
+        "jsonValue": {**STRING, "description": "A JSON array of {Id, Name, DisplayName, NumberId}, as text."},
+        "totalRecordCount": {"type": "integer", "minimum": 0},
+    },
+    ["jsonValue", "totalRecordCount"],
+)
+PAGING_BODY = obj({"start": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1}})
+HEALTH = obj({"status": {"const": "ok"}}, ["status"])
+READY = obj(
+    {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "checks": {"type": "object", "additionalProperties": STRING},
+    },
+    ["status", "checks"],
+)
+
+STATIC_COMPONENTS: JSON = {
+    "rb.Error": ERROR,
+    "rb.File": FILE,
+    "rb.RecordRef": RECORD_REF,
+    "rb.Record": ANY_RECORD,
+    "rb.RecordBody": RECORD_BODY,
+    "rb.RecordPage": page_schema(ref("rb.Record")),
+    "rb.Entity": ENTITY,
+    "rb.EntityField": ENTITY_FIELD,
+    "rb.EntityDefinition": ENTITY_DEFINITION,
+    "rb.EntityCreate": ENTITY_CREATE,
+    "rb.EntityPatch": ENTITY_PATCH,
+    "rb.FieldDefinition": FIELD_DEFINITION,
+    "rb.ChoiceSet": CHOICE_SET,
+    "rb.ChoiceSetCreate": CHOICE_SET_CREATE,
+    "rb.ChoiceValues": CHOICE_VALUES,
+    "rb.Paging": PAGING_BODY,
+    "rb.Health": HEALTH,
+    "rb.Ready": READY,
+}
+EXPANSION_LEVEL: JSON = {"type": "integer", "minimum": 0, "maximum": MAX_LEVEL, "default": 2}

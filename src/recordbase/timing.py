@@ -1,0 +1,60 @@
+"""Per-request stage timings (the `Server-Timing` header), markable from any layer.
+
+The HTTP middleware starts a `Timings` for each request; handlers, services and storage
+mark stages (`parse`, `plan`, `db`, `render`, ...) with `stage(name)` without knowing HTTP.
+Outside a request nothing is recorded and `stage` costs one context-variable read.
+A stage entered several times (one query per relationship field) adds up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from time import perf_counter
+
+
+@dataclass
+class Timings:
+    """Seconds spent per stage since `started` (a `perf_counter` reading)."""
+
+    started: float = field(default_factory=perf_counter)
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.stages[name] = self.stages.get(name, 0.0) + seconds
+
+    def elapsed(self) -> float:
+        return perf_counter() - self.started
+
+
+_current: ContextVar[Timings | None] = ContextVar("recordbase_timings", default=None)
+
+
+def start() -> tuple[Timings, Token[Timings | None]]:
+    """Begin timing the current request; pass the token to `finish`."""
+    timings = Timings()
+    return timings, _current.set(timings)
+
+
+def finish(token: Token[Timings | None]) -> None:
+    _current.reset(token)
+
+
+def current() -> Timings | None:
+    return _current.get()
+
+
+@contextmanager
+def stage(name: str) -> Iterator[None]:
+    """Add the time spent inside the block to stage `name` of the current request, if any."""
+    timings = _current.get()
+    if timings is None:
+        yield
+        return
+    begun = perf_counter()
+    try:
+        yield
+    finally:
+        timings.add(name, perf_counter() - begun)
