@@ -1,0 +1,97 @@
+"""The neutral query AST both wire dialects parse into (UiPath bodies, OData parameters).
+
+Nothing here knows a schema: paths are names as the client wrote them and values are
+still wire values (strings from UiPath, typed literals from OData). `plan.py` checks
+them against an entity and turns them into core values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+WireValue = str | Decimal | bool
+"""A literal as the client sent it: UiPath sends strings only, OData also numbers and booleans."""
+
+
+class Operator(StrEnum):
+    """The twelve comparison operators of the UiPath query API (spec-notes §1.5.1)."""
+
+    EQ = "="
+    NE = "!="
+    GT = ">"
+    LT = "<"
+    GE = ">="
+    LE = "<="
+    CONTAINS = "contains"
+    NOT_CONTAINS = "not contains"
+    STARTS_WITH = "startswith"
+    ENDS_WITH = "endswith"
+    IN = "in"
+    NOT_IN = "not in"
+
+
+LIST_OPERATORS = frozenset({Operator.IN, Operator.NOT_IN})
+"""Operators that take a list of values instead of one value."""
+
+NULLABLE_OPERATORS = frozenset({Operator.EQ, Operator.NE})
+"""Operators whose value may be null: `= null` is IS NULL, `!= null` is IS NOT NULL."""
+
+
+class Logic(StrEnum):
+    AND = "and"
+    OR = "or"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One comparison: `path operator value`, or `path in values` for the list operators."""
+
+    path: tuple[str, ...]
+    operator: Operator
+    value: WireValue | None = None
+    values: tuple[WireValue, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The path as written on the wire, for error messages."""
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Children joined by one logical operator; an empty AND is true and an empty OR is false."""
+
+    logic: Logic
+    children: tuple[Node, ...]
+
+
+Node = Condition | Group
+
+
+@dataclass(frozen=True)
+class Sort:
+    path: tuple[str, ...]
+    descending: bool = False
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.path)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A whole read request: filter, order, projection, expansion and page."""
+
+    filter: Node | None = None
+    sort: tuple[Sort, ...] = ()
+    select: tuple[str, ...] | None = None
+    start: int = 0
+    limit: int = 100
+    expand: tuple[str, ...] = ()
+
+
+def split_path(name: str) -> tuple[str, ...]:
+    """`Customer.Country` -> ("Customer", "Country"); empty segments are kept for the planner to refuse."""
+    return tuple(name.split("."))
