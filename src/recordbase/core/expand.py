@@ -12,6 +12,7 @@ from typing import Any
 
 from recordbase.core.fields import KINDS
 from recordbase.core.fields.temporal import format_datetime
+from recordbase.core.permissions import Action, Permissions, RowRule
 from recordbase.core.ports import Record, RecordStore
 from recordbase.core.schema import Entity, FieldType, Schema
 
@@ -28,9 +29,18 @@ class Related:
 
 
 async def expand(
-    store: RecordStore, schema: Schema, entity: Entity, records: list[Record], level: int
+    store: RecordStore,
+    schema: Schema,
+    entity: Entity,
+    records: list[Record],
+    level: int,
+    permissions: Permissions | None = None,
 ) -> None:
-    """Replace relationship values in `records` (in place) according to `level`."""
+    """Replace relationship values in `records` (in place) according to `level`.
+
+    A related record is expanded only when the caller may read it (entity, and "own records only"
+    rules); otherwise it stays `{Id}`, which is the value of a field the caller can already read.
+    """
     if level <= 0:
         return
     for f in entity.fields:
@@ -41,16 +51,34 @@ async def expand(
         if target is None or not ids:
             continue
         found: dict[str, Record] = {}
-        if level >= 2:
-            found = await store.fetch_by_ids(schema, target, ids)
-            await expand(store, schema, target, list(found.values()), level - 1)
+        if level >= 2 and _may_read(permissions, target) is not None:
+            found = _visible(permissions, target, await store.fetch_by_ids(schema, target, ids))
+            await expand(store, schema, target, list(found.values()), level - 1, permissions)
         for r in records:
             if isinstance(r.get(f.name), str):
                 r[f.name] = Related(r[f.name], target, found.get(r[f.name]))
 
 
-def plain(entity: Entity, record: Record, level: int = 1) -> dict[str, Any]:
-    """A record as JSON-ready values with UiPath's system names; relationships as already expanded."""
+def _may_read(permissions: Permissions | None, entity: Entity) -> RowRule | None:
+    return RowRule() if permissions is None else permissions.row_rule(entity, Action.READ)
+
+
+def _visible(permissions: Permissions | None, entity: Entity, found: dict[str, Record]) -> dict[str, Record]:
+    rule = _may_read(permissions, entity)
+    if rule is None:
+        return {}
+    if rule.created_by is None:
+        return found
+    return {key: r for key, r in found.items() if r["CreatedBy"] == rule.created_by}
+
+
+def plain(
+    entity: Entity, record: Record, level: int = 1, permissions: Permissions | None = None
+) -> dict[str, Any]:
+    """A record as JSON-ready values with UiPath's system names; relationships as already expanded.
+
+    Fields the caller may not read are left out, here and in every expanded record.
+    """
     out: dict[str, Any] = {
         "Id": record["Id"],
         "CreatedBy": record["CreatedBy"],
@@ -59,12 +87,16 @@ def plain(entity: Entity, record: Record, level: int = 1) -> dict[str, Any]:
         "UpdateTime": format_datetime(record["UpdateTime"]),
     }
     for f in entity.fields:
+        if permissions is not None and not permissions.can_read_field(entity, f.name):
+            continue
         value = record.get(f.name)
         if value is None:
             out[f.name] = None
         elif isinstance(value, Related):
             out[f.name] = (
-                {"Id": value.id} if value.record is None else plain(value.entity, value.record, level)
+                {"Id": value.id}
+                if value.record is None
+                else plain(value.entity, value.record, level, permissions)
             )
         elif f.type is FieldType.FILE and level == 0:
             out[f.name] = value.get("Id")
