@@ -1,0 +1,1 @@
+"""Blob stores for file fields: one protocol, a local directory and S3-compatible storage (obstore)."""
