@@ -183,7 +183,9 @@ class Permissions:
         return self.readable_fields(entity)
 
     def require_schema_read(self) -> None:
-        if Scope.SCHEMA_READ not in self.scopes:
+        """Listing the schema needs View All Schema, or some entity granted by a role."""
+        allowed = self.has_right(AdminRight.VIEW_SCHEMA) or any(r.entities for r in self.roles)
+        if Scope.SCHEMA_READ not in self.scopes or not allowed:
             raise Forbidden(FORBIDDEN_TEXT)
 
     def can_read_field(self, entity: Entity, name: str) -> bool:

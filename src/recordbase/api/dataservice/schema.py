@@ -82,8 +82,7 @@ async def create_choice_set(request: Request, actor: Actor, services: Services) 
 
 def _require_choice_sets(actor: Actor, services: Services) -> None:
     """Choice sets are schema: visible to those who may see some entity."""
-    if not any(actor.permissions.can_view_entity(e) for e in services.schemas.current.entities):
-        actor.permissions.require_right(AdminRight.VIEW_SCHEMA)
+    actor.permissions.require_schema_read()
 
 
 async def choice_set_values(request: Request, actor: Actor, services: Services) -> Response:

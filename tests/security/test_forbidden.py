@@ -1,0 +1,91 @@
+"""Every route, called by an authenticated principal without any role, answers 403 (or is public).
+
+The route table is enumerated: a route added without a row in FORBIDDEN or PUBLIC fails
+`test_every_route_has_a_forbidden_case`, so no endpoint ships without a permission check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.routing import BaseRoute, Mount, Route
+
+from recordbase.api.routes import routes
+from tests.api.helpers import standard_entities
+from tests.conftest import Api
+from tests.security.helpers import ADMIN, bearer, create_user, password_token
+
+pytestmark = pytest.mark.anyio
+
+# Routes anyone may call: health, token endpoints, the API description (it lists only what the caller may see).
+PUBLIC = {
+    "/healthz", "/readyz", "/metrics", "/oauth/token", "/identity_/connect/token", "/{org}/identity_/connect/token",
+    "/oauth/revoke", "/identity_/connect/revocation", "/{org}/identity_/connect/revocation",
+    "/api/openapi.json", "/api/openapi/{dialect}.json", "/api/docs",
+}
+# Allowed to any authenticated principal: a personal token for oneself.
+SELF_SERVICE = {("POST", "/api/admin/tokens")}
+
+BODIES: dict[str, Any] = {
+    "insert": {"fullName": "x"},
+    "update": {"fullName": "x"},
+    "insert-batch": [{"fullName": "x"}],
+    "update-batch": [],
+    "delete-batch": [],
+    "query": {},
+    "batch-modify": [{"name": "x"}],
+    "batch-delete": [],
+    "Entity": {"entityDefinition": {"name": "Sneaky", "fields": []}},
+    "choiceset": {"name": "Sneaky", "values": ["A"]},
+    "roles": {"name": "Sneaky"},
+    "{kind}": {"name": "x"},
+}
+
+
+def route_table(table: list[BaseRoute], prefix: str = "") -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for route in table:
+        if isinstance(route, Mount):
+            found += route_table(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            found += [(method, prefix + route.path) for method in sorted((route.methods or set()) - {"HEAD"})]
+    return found
+
+
+def checked_routes() -> list[tuple[str, str]]:
+    """Every (method, template) under the bare `/api` prefix (the org/tenant prefixes share its routes)."""
+    return [
+        (m, p) for m, p in route_table(routes())
+        if not p.startswith("/{org}/{tenant}") and p not in PUBLIC and (m, p) not in SELF_SERVICE
+    ]
+
+
+def test_every_route_has_a_forbidden_case() -> None:
+    assert len(checked_routes()) > 40
+
+
+async def concrete(api: Api, template: str, ids: dict[str, str]) -> str:
+    return template.format(**ids)
+
+
+@pytest.mark.parametrize(("method", "template"), checked_routes())
+async def test_route_is_forbidden_without_a_role(api: Api, method: str, template: str) -> None:
+    entities = await standard_entities(api)
+    record = (await api.post("/api/EntityService/Customer/insert", json={"fullName": "Owned"})).json()
+    victim = await create_user(api, "victim", ["Data Reader"])
+    role = (await api.post(f"{ADMIN}/roles", json={"name": "Custom"})).json()
+    group = (await api.post(f"{ADMIN}/groups", json={"name": "Team"})).json()
+    await create_user(api, "nobody", [])
+    headers = bearer((await password_token(api, "nobody"))["access_token"])
+    ids = {
+        "entity_id": entities["Customer"], "entity_name": "Customer", "record_id": record["Id"],
+        "field_name": "photo", "role_id": role["id"], "principal_id": victim, "group_id": group["id"],
+        "member_id": victim, "kind": "users", "space": "default", "dialect": "dataservice",
+    }
+    path = await concrete(api, template, ids)
+    last = template.rstrip("/").split("/")[-1]
+    body = BODIES.get(last)
+    response = await api.request(method, path, json=body if method in ("POST", "PUT", "PATCH") else None, headers=headers)
+    assert response.status_code == 403, (method, path, response.status_code, response.text[:200])
+    assert (await api.get(f"/api/EntityService/Customer/read/{record['Id']}")).json()["fullName"] == "Owned"
