@@ -1,4 +1,4 @@
-"""The `recordbase` command: serve, tokens, schema files."""
+"""The `recordbase` command: serve, tokens, schema files, the OpenAPI description."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import typer
 import uvicorn
 import yaml
 
+from recordbase.api.observability import configure_logging, prepare_metrics_directory
+from recordbase.api.openapi import build_document, dialects
 from recordbase.app import open_services
 from recordbase.core.actors import SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
@@ -65,7 +67,9 @@ def serve(
 ) -> None:
     """Start the server (SQLite in ./recordbase-data unless a database URL is given)."""
     settings = settings_from(database_url, data_dir, host=host, port=port, workers=workers)
+    configure_logging(settings)
     run(_bootstrap(settings))
+    prepare_metrics_directory(settings)
     uvicorn.run(
         "recordbase.app:app_from_environment",
         factory=True,
@@ -73,6 +77,7 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        log_config=None,
         access_log=False,
     )
 
@@ -144,6 +149,25 @@ def schema_export(
             sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         else:
             sys.stdout.write(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+
+    run(work())
+
+
+@app.command("openapi")
+def openapi_command(
+    dialect: Annotated[str | None, typer.Option(help="Only this dialect's routes, e.g. dataservice.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the OpenAPI 3.1 description of the current schema, as served at /api/openapi.json."""
+    if dialect is not None and dialect not in dialects():
+        typer.echo(f"error: no dialect '{dialect}'; there are: {', '.join(dialects())}", err=True)
+        raise typer.Exit(2)
+
+    async def work() -> None:
+        async with open_services(settings_from(database_url, data_dir)) as services:
+            document = build_document(await _current(services), services.settings, dialect)
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
     run(work())
 

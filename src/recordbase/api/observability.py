@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from contextvars import ContextVar
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -41,6 +42,7 @@ from recordbase.services import Services
 from recordbase.settings import Settings
 from recordbase.storage.timed import ping
 
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID: ContextVar[str] = ContextVar("recordbase_request_id", default="")
 UNMATCHED = "<unmatched>"
 READY_TIMEOUT_S = 5.0
@@ -72,7 +74,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+        self.multiprocess_dir = os.environ.get(MULTIPROCESS_ENV) or None
         reg = self.registry
         self.requests = Counter(
             "recordbase_http_requests",
@@ -119,6 +121,19 @@ class Metrics:
         """Forget this process's live gauges (multiprocess mode), as a worker does on exit."""
         if self.multiprocess_dir is not None:
             multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
+
+
+def prepare_metrics_directory(settings: Settings) -> None:
+    """Before starting several workers: metrics go through files in `PROMETHEUS_MULTIPROC_DIR`
+    (default: `metrics` in the data directory), emptied of an earlier run's files."""
+    given = os.environ.get(MULTIPROCESS_ENV)
+    if settings.workers <= 1 and not given:
+        return
+    directory = Path(given) if given else settings.data_dir / "metrics"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_ENV] = str(directory)
 
 
 def record_batch_size(request: Request, operation: str, size: int) -> None:
@@ -217,12 +232,21 @@ async def readyz(request: Request) -> Response:
     services: Services = request.app.state.services
     checks = {"database": await _check(ping(services.database))}
     files = getattr(services, "files", None)
-    probe = getattr(files, "ping", None)
-    if files is not None and probe is not None:
-        checks["files"] = await _check(probe())
+    if files is not None:
+        checks["files"] = await _check(_files_reachable(files))
     ready = all(result == "ok" for result in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+async def _files_reachable(files: Any) -> None:
+    """The file store answers a listing (its own `ping()` where it has one)."""
+    probe = getattr(files, "ping", None)
+    if probe is not None:
+        await probe()
+        return
+    async for _ in getattr(files, "blobs", files).list("readyz-probe/"):
+        break
 
 
 async def _check(probe: Any) -> str:

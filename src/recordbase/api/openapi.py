@@ -432,6 +432,8 @@ def build_document(schema: Schema, settings: Settings, dialect: str | None = Non
         "paths": paths,
         "components": {
             "schemas": {**STATIC_COMPONENTS, **entity_components(schema)},
+            "responses": ERROR_RESPONSES,
+            "headers": HEADERS,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "`rb_…` token"}
             },
@@ -488,13 +490,13 @@ def parameter_json(param: Param, doc: Doc) -> JSON:
 
 
 def responses(op: Operation, doc: Doc, public: bool) -> JSON:
-    ok: JSON = {"description": op.summary, "headers": HEADERS}
+    ok: JSON = {"description": op.summary, "headers": HEADER_REFS}
     if op.response is not None:
         ok["content"] = {op.media: {"schema": op.response(doc)}}
     found: JSON = {str(op.status): ok}
     for status in op.errors:
         if not (public and status == 401):
-            found[str(status)] = error_response(status)
+            found[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     return found
 
 
@@ -508,11 +510,15 @@ HEADERS: JSON = {
         "schema": {"type": "string"},
     },
 }
-
-
-def error_response(status: int) -> JSON:
-    content = {"application/json": {"schema": ref("rb.Error")}}
-    return {"description": ERROR_TEXT.get(status, "Error."), "headers": HEADERS, "content": content}
+HEADER_REFS: JSON = {name: {"$ref": f"#/components/headers/{name}"} for name in HEADERS}
+ERROR_RESPONSES: JSON = {
+    f"Error{status}": {
+        "description": text,
+        "headers": HEADER_REFS,
+        "content": {"application/json": {"schema": ref("rb.Error")}},
+    }
+    for status, text in ERROR_TEXT.items()
+}
 
 
 def info(schema: Schema, dialect: str | None) -> JSON:

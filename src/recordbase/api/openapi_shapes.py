@@ -33,6 +33,8 @@ def nullable(schema: JSON) -> JSON:
     kind = schema.get("type")
     if isinstance(kind, str) and "enum" not in schema:
         return {**schema, "type": [kind, "null"]}
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [*schema["anyOf"], NULL]}
     return {"anyOf": [schema, NULL]}
 
 
@@ -81,7 +83,6 @@ def choice_schema(choice_set: ChoiceSet) -> JSON:
         "type": "integer",
         "enum": [v.number_id for v in choice_set.values],
         "x-enum-varnames": [v.name for v in choice_set.values],
-        "title": choice_set.label,
         "description": f"NumberId of a value of choice set '{choice_set.name}': {labels}.",
     }
 
@@ -89,10 +90,9 @@ def choice_schema(choice_set: ChoiceSet) -> JSON:
 def record_schema(entity: Entity, schema: Schema) -> JSON:
     """A record as read: system fields always present; each field null when empty."""
     properties: JSON = {name: _system_value(name) for name in SYSTEM_FIELDS}
-    properties |= {f.name: nullable(_described(f, read_value(f, schema))) for f in entity.fields}
-    return obj(
-        properties, list(SYSTEM_FIELDS), closed=True, title=entity.label, description=entity.description
-    )
+    properties |= {f.name: _described(f, nullable(read_value(f, schema))) for f in entity.fields}
+    text = entity.description or f"A record of {entity.label}."
+    return obj(properties, list(SYSTEM_FIELDS), closed=True, description=text)
 
 
 def insert_schema(entity: Entity, schema: Schema) -> JSON:
@@ -102,7 +102,7 @@ def insert_schema(entity: Entity, schema: Schema) -> JSON:
             _write_property(f, schema) if f.is_writable else {"type": "null", "description": SERVER_SET}
         )
     required = [f.name for f in entity.fields if f.is_writable and f.required and f.default is None]
-    return obj(properties, required, closed=True, title=f"New {entity.label}")
+    return obj(properties, required, closed=True, description=f"A new record of {entity.label}.")
 
 
 def update_schema(entity: Entity, schema: Schema) -> JSON:
@@ -110,7 +110,7 @@ def update_schema(entity: Entity, schema: Schema) -> JSON:
     properties: JSON = {name: {"description": ECHO_ONLY} for name in SYSTEM_FIELDS}
     for f in entity.fields:
         properties[f.name] = _write_property(f, schema) if f.is_writable else {"description": ECHO_ONLY}
-    return obj(properties, closed=True, title=f"Changes to a {entity.label}")
+    return obj(properties, closed=True, description=f"Changes to a record of {entity.label}.")
 
 
 def page_schema(item: JSON) -> JSON:
@@ -125,14 +125,16 @@ def _system_value(name: str) -> JSON:
 
 
 def _write_property(f: Field, schema: Schema) -> JSON:
-    value = _described(f, write_value(f, schema))
+    value = write_value(f, schema)
+    value = _described(f, value if f.required else nullable(value))
     if f.default is not None and isinstance(f.default, str | int | float | bool):
         value["default"] = f.default
-    return value if f.required else nullable(value)
+    return value
 
 
 def _described(f: Field, value: JSON) -> JSON:
-    text = f.description or f.label
+    """The field's description, or its display name when that says more than its name."""
+    text = f.description or (f.display_name if f.display_name != f.name else "")
     return {**value, "description": text} if text else value
 
 
