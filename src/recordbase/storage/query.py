@@ -33,10 +33,22 @@ from recordbase.core.query.cursor import Cursor
 from recordbase.core.query.plan import FieldRef, Plan, PlanNode, Predicate, SortKey
 from recordbase.core.schema import Field, FieldType
 from recordbase.storage import codecs
-from recordbase.storage.tables import SchemaTables, column_type
+from recordbase.storage.tables import REVISION, SchemaTables, column_type
 
 TEXT_TYPES = frozenset({FieldType.TEXT, FieldType.MULTILINE_TEXT})
-NEGATED = {Operator.NE: Operator.EQ, Operator.NOT_CONTAINS: Operator.CONTAINS, Operator.NOT_IN: Operator.IN}
+NEGATED = {
+    Operator.NE: Operator.EQ,
+    Operator.NOT_CONTAINS: Operator.CONTAINS,
+    Operator.NOT_IN: Operator.IN,
+    Operator.NOT_IEQ: Operator.IEQ,
+}
+FOLDED = {
+    Operator.IEQ: Operator.EQ,
+    Operator.ICONTAINS: Operator.CONTAINS,
+    Operator.ISTARTS_WITH: Operator.STARTS_WITH,
+    Operator.IENDS_WITH: Operator.ENDS_WITH,
+}
+"""Case-insensitive operators and the case-sensitive operator each applies to the folded column."""
 ESCAPE = "\\"
 Condition = ColumnElement[bool]
 
@@ -119,7 +131,13 @@ class _Builder:
         return current
 
     def column(self, ref: FieldRef) -> ColumnElement[Any]:
-        return self.source(ref).c[ref.field.name]  # type: ignore[no-any-return]
+        name = REVISION if ref.is_system and ref.field.name == "Revision" else ref.field.name
+        return self.source(ref).c[name]  # type: ignore[no-any-return]
+
+    def folded(self, ref: FieldRef) -> ColumnElement[Any]:
+        """The column with A-Z lowered only (`core.query.ast.fold_case`): lower() under "C" on PostgreSQL."""
+        column = self.column(ref)
+        return sa.func.lower(column.collate("C") if self.postgres else column)
 
     def ordered(self, ref: FieldRef) -> ColumnElement[Any]:
         """The column as ordering comparisons and ORDER BY see it (code point order for text)."""
@@ -155,12 +173,23 @@ class _Builder:
             return _has_member(self.column(ref), int(value))
         if operator is Operator.IN:
             return self.column(ref).in_([self.bind(ref.field, item) for item in predicate.values])
+        if operator in FOLDED:
+            return self.positive_folded(ref, FOLDED[operator], value)
         if operator in AFFIX_BUILDERS:
             build = AFFIX_BUILDERS[operator][self.postgres]
             return build(self.column(ref), value)
         compare = COMPARISONS[operator]
         column = self.ordered(ref) if operator is not Operator.EQ else self.column(ref)
         return compare(column, self.bind(ref.field, value))
+
+    def positive_folded(self, ref: FieldRef, operator: Operator, value: str) -> Condition:
+        """A case-insensitive operator: its case-sensitive twin on the folded column.
+
+        The planner has already folded the value (core/query/values.py)."""
+        column = self.folded(ref)
+        if operator is Operator.EQ:
+            return column == _text(value)
+        return AFFIX_BUILDERS[operator][self.postgres](column, value)
 
     def order(self, key: SortKey) -> ColumnElement[Any]:
         column = self.ordered(key.ref)

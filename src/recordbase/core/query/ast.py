@@ -16,7 +16,8 @@ WireValue = str | Decimal | bool
 
 
 class Operator(StrEnum):
-    """The twelve comparison operators of the UiPath query API (spec-notes §1.5.1)."""
+    """The twelve comparison operators of the UiPath query API (spec-notes §1.5.1), then the
+    case-insensitive text operators only the Pipeliner list accepts (`ieq`, `icontains`, ...)."""
 
     EQ = "="
     NE = "!="
@@ -30,6 +31,44 @@ class Operator(StrEnum):
     ENDS_WITH = "endswith"
     IN = "in"
     NOT_IN = "not in"
+    IEQ = "ieq"
+    NOT_IEQ = "not ieq"
+    ICONTAINS = "icontains"
+    ISTARTS_WITH = "istartswith"
+    IENDS_WITH = "iendswith"
+
+
+UIPATH_OPERATORS = (
+    Operator.EQ,
+    Operator.NE,
+    Operator.GT,
+    Operator.LT,
+    Operator.GE,
+    Operator.LE,
+    Operator.CONTAINS,
+    Operator.NOT_CONTAINS,
+    Operator.STARTS_WITH,
+    Operator.ENDS_WITH,
+    Operator.IN,
+    Operator.NOT_IN,
+)
+"""The operators a UiPath body may name; anything else there is a 400, as on UiPath's server."""
+
+CASE_INSENSITIVE = frozenset(
+    {Operator.IEQ, Operator.NOT_IEQ, Operator.ICONTAINS, Operator.ISTARTS_WITH, Operator.IENDS_WITH}
+)
+"""Operators that compare text with ASCII letters folded to lower case (see `fold_case`)."""
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_case(text: str) -> str:
+    """`text` with A-Z lowered and nothing else changed.
+
+    ASCII only, because that is what both backends do without extensions: SQLite's lower()
+    and PostgreSQL's lower() under the "C" collation; so `ieq` means the same on both.
+    """
+    return text.translate(_ASCII_LOWER)
 
 
 LIST_OPERATORS = frozenset({Operator.IN, Operator.NOT_IN})

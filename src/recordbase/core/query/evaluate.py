@@ -7,7 +7,7 @@ points at a record not given reads as null.
 
 Null rule: a null field value satisfies no positive comparison (`=` with a value, `>`,
 `contains`, `startswith`, `in`, ...), and every negative operator is the exact complement of
-its positive one: `!=`, `not contains` and `not in` therefore DO match nulls ("a null is
+its positive one: `!=`, `not contains`, `not in` and `not ieq` therefore DO match nulls ("a null is
 different from 'x'"). `= null` / `!= null` are IS NULL / IS NOT NULL.
 
 Order: ascending puts nulls first and descending puts them last (null is the smallest value),
@@ -20,7 +20,7 @@ import operator as op
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from recordbase.core.query.ast import Logic, Operator
+from recordbase.core.query.ast import Logic, Operator, fold_case
 from recordbase.core.query.plan import FieldRef, Plan, PlanGroup, PlanNode, Predicate
 
 Record = Mapping[str, Any]
@@ -36,8 +36,18 @@ POSITIVE: dict[Operator, Callable[[Any, Predicate], bool]] = {
     Operator.STARTS_WITH: lambda x, p: bool(x.startswith(p.value)),
     Operator.ENDS_WITH: lambda x, p: bool(x.endswith(p.value)),
     Operator.IN: lambda x, p: x in p.values,
+    Operator.IEQ: lambda x, p: fold_case(x) == p.value,
+    Operator.ICONTAINS: lambda x, p: p.value in fold_case(x),
+    Operator.ISTARTS_WITH: lambda x, p: fold_case(x).startswith(p.value),
+    Operator.IENDS_WITH: lambda x, p: fold_case(x).endswith(p.value),
 }
-NEGATED = {Operator.NE: Operator.EQ, Operator.NOT_CONTAINS: Operator.CONTAINS, Operator.NOT_IN: Operator.IN}
+"""Case-insensitive operators compare the folded record value with the value the planner folded."""
+NEGATED = {
+    Operator.NE: Operator.EQ,
+    Operator.NOT_CONTAINS: Operator.CONTAINS,
+    Operator.NOT_IN: Operator.IN,
+    Operator.NOT_IEQ: Operator.IEQ,
+}
 """Each negative operator and the positive one it complements."""
 
 

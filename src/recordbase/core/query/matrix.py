@@ -8,7 +8,8 @@ matrix instead, so every query that runs means the same thing on SQLite and Post
 - no `contains` on numbers, dates, booleans: it would depend on how each backend prints them;
 - `contains` on a multi-choice set is membership of one NumberId; `=` is exact set equality;
 - `in`/`not in` on single values only (not booleans, multi-choice or files);
-- file fields answer only the empty checks (`=`/`!=` without a value).
+- file fields answer only the empty checks (`=`/`!=` without a value);
+- the case-insensitive operators (Pipeliner's `ieq`, `icontains`, ...) on text only.
 
 `=`/`!=` without a value (IS NULL / IS NOT NULL) work on every type. `matrix_markdown()`
 renders the table for the docs.
@@ -16,7 +17,7 @@ renders the table for the docs.
 
 from __future__ import annotations
 
-from recordbase.core.query.ast import Operator
+from recordbase.core.query.ast import CASE_INSENSITIVE, Operator
 from recordbase.core.schema import FieldType
 
 EQUALITY = frozenset({Operator.EQ, Operator.NE})
@@ -25,7 +26,7 @@ MEMBERSHIP = frozenset({Operator.CONTAINS, Operator.NOT_CONTAINS})
 AFFIXES = frozenset({Operator.STARTS_WITH, Operator.ENDS_WITH})
 LISTS = frozenset({Operator.IN, Operator.NOT_IN})
 
-TEXTUAL = EQUALITY | MEMBERSHIP | AFFIXES | LISTS
+TEXTUAL = EQUALITY | MEMBERSHIP | AFFIXES | LISTS | CASE_INSENSITIVE
 ORDERED = EQUALITY | ORDERING | LISTS
 
 ALLOWED: dict[FieldType, frozenset[Operator]] = {
@@ -65,6 +66,7 @@ ROWS: tuple[tuple[str, frozenset[Operator]], ...] = (
     ("`contains` `not contains`", MEMBERSHIP),
     ("`startswith` `endswith`", AFFIXES),
     ("`in` `not in`", LISTS),
+    ("`ieq` `not ieq` `icontains` `istartswith` `iendswith` (Pipeliner list)", CASE_INSENSITIVE),
 )
 
 

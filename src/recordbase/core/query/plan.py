@@ -6,7 +6,7 @@ up again. Every problem in the query is collected and reported in one `INVALID_Q
 
 Rules:
 - Field names are case-sensitive; the system fields `Id`, `CreatedBy`, `CreateTime`,
-  `UpdatedBy`, `UpdateTime` can be filtered and sorted like any other.
+  `UpdatedBy`, `UpdateTime` and `Revision` can be filtered and sorted like any other.
 - `Customer.Country` follows the relationship field `Customer` to its target entity. A path
   with n dots needs `expansionLevel >= n + 1` (spec-notes §1.4.4), as UiPath requires.
 - Operators are checked against the matrix in `matrix.py`; values are coerced by `values.py`.
@@ -22,7 +22,7 @@ from typing import Any
 from recordbase.core.fields.base import FieldValueError
 from recordbase.core.query import matrix, values
 from recordbase.core.query.ast import Condition, Logic, Node, Operator, Query, Sort
-from recordbase.core.schema import SYSTEM_FIELDS, Entity, Field, FieldType, Schema
+from recordbase.core.schema import Entity, Field, FieldType, Schema
 from recordbase.errors import FieldError, InvalidQuery
 
 SYSTEM_TYPES = {
@@ -31,9 +31,11 @@ SYSTEM_TYPES = {
     "CreateTime": FieldType.DATETIME,
     "UpdatedBy": FieldType.UUID,
     "UpdateTime": FieldType.DATETIME,
+    "Revision": FieldType.INTEGER,
 }
-SYSTEM = {name: Field(id=f"system:{name}", name=name, type=SYSTEM_TYPES[name]) for name in SYSTEM_FIELDS}
-"""The system columns as fields, so one code path handles them (ids are not real field ids)."""
+SYSTEM = {name: Field(id=f"system:{name}", name=name, type=kind) for name, kind in SYSTEM_TYPES.items()}
+"""The system columns as fields, so one code path handles them (ids are not real field ids).
+`Revision` (a reserved field name) is the write counter the Pipeliner dialect shows as `revision`."""
 
 
 @dataclass(frozen=True)

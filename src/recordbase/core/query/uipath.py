@@ -26,6 +26,7 @@ from typing import Any
 from recordbase.core.query.ast import (
     LIST_OPERATORS,
     NULLABLE_OPERATORS,
+    UIPATH_OPERATORS,
     Condition,
     Group,
     Logic,
@@ -49,7 +50,7 @@ from recordbase.errors import FieldError, InvalidQuery
 
 LOGIC_CODES: dict[object, Logic] = {0: Logic.AND, 1: Logic.OR, "and": Logic.AND, "or": Logic.OR}
 UNSUPPORTED_KEYS = ("aggregates", "groupBy", "havingFilter", "joins", "binnings")
-OPERATORS = {op.value: op for op in Operator}
+OPERATORS = {op.value: op for op in UIPATH_OPERATORS}
 
 
 @dataclass

@@ -19,7 +19,7 @@ from recordbase.core.fields.choice import ChoiceKind, MultiChoiceKind
 from recordbase.core.fields.number import MAX_DIGITS, MAX_SAFE
 from recordbase.core.fields.relationship import parse_uuid
 from recordbase.core.fields.temporal import DATE_FORMAT, DateKind, DateTimeKind
-from recordbase.core.query.ast import Operator, WireValue
+from recordbase.core.query.ast import CASE_INSENSITIVE, Operator, WireValue, fold_case
 from recordbase.core.schema import Field, FieldType, Schema
 
 NUMERAL = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$")
@@ -40,11 +40,12 @@ def coerce(field: Field, operator: Operator, value: WireValue, schema: Schema) -
 
 
 def _text(field: Field, operator: Operator, value: WireValue, schema: Schema) -> str:
+    """Text as given; folded once here for the case-insensitive operators (the column is folded in SQL)."""
     if not isinstance(value, str):
         raise invalid(field, operator, "text (quote it)", value)
     if "\x00" in value:
         raise invalid(field, operator, "text without the NUL character", value)
-    return value
+    return fold_case(value) if operator in CASE_INSENSITIVE else value
 
 
 def _decimal(field: Field, operator: Operator, value: WireValue) -> Decimal:
