@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,8 +17,11 @@ from recordbase.auth.jwt_tokens import AccessTokens
 from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
 from recordbase.core.catalog import SchemaService
+from recordbase.core.file_cleanup import with_record_cleanup, with_schema_cleanup
+from recordbase.core.files import FileLimits, FileService
 from recordbase.core.records import Limits, RecordService
 from recordbase.core.schema_cache import SchemaCache
+from recordbase.files.factory import open_blob_store
 from recordbase.services import Services
 from recordbase.settings import Settings
 from recordbase.storage.catalog import SCHEMA_CHANNEL, CatalogStore
@@ -49,18 +53,31 @@ async def open_services(settings: Settings, on_db_usage: UsageCallback | None = 
         directory = Directory(database, identity, principals)
         await directory.ensure_builtin()
         access = AccessTokens(settings.secret_key or await signing_key(database), settings.access_token_lifetime)
-        yield Services(
-            settings=settings,
-            database=database,
-            schemas=schemas,
-            schema_service=SchemaService(CatalogSchemaStore(database, catalog), schemas),
-            records=RecordService(schemas, RecordStore(database, catalog), limits),
-            tokens=TokenService(principals),
-            auth=AuthService(database, identity, principals, access, UNAUTHENTICATED_TEXT),
-            directory=directory,
-        )
+        blobs, record_store = open_blob_store(settings), RecordStore(database, catalog)
+        records = RecordService(schemas, with_record_cleanup(record_store, blobs), limits)
+        files = FileService(records, record_store, blobs, file_limits(settings))
+        async with files.sweeping():
+            yield Services(
+                settings=settings,
+                database=database,
+                schemas=schemas,
+                schema_service=SchemaService(
+                    with_schema_cleanup(CatalogSchemaStore(database, catalog), blobs), schemas
+                ),
+                records=records,
+                tokens=TokenService(principals),
+                auth=AuthService(database, identity, principals, access, UNAUTHENTICATED_TEXT),
+                directory=directory,
+                files=files,
+            )
     finally:
         await database.close()
+
+
+def file_limits(settings: Settings) -> FileLimits:
+    second = timedelta(seconds=1)
+    interval, grace = settings.files_sweep_interval * second, settings.files_sweep_grace * second
+    return FileLimits(settings.files_max_bytes, interval, grace)
 
 
 def _ignore(delta: int) -> None:

@@ -8,6 +8,7 @@ from recordbase.auth.directory import Directory
 from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
 from recordbase.core.catalog import SchemaService
+from recordbase.core.files import FileService
 from recordbase.core.records import RecordService
 from recordbase.core.schema_cache import SchemaCache
 from recordbase.settings import Settings
@@ -24,3 +25,4 @@ class Services:
     tokens: TokenService
     auth: AuthService
     directory: Directory
+    files: FileService

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -61,6 +62,30 @@ class Settings(BaseSettings):
         False,
         description="Serve the OpenAPI descriptions (`/api/openapi.json`) without a token; "
         "they list every entity and field name.",
+    )
+
+    files_storage: Literal["local", "s3"] = Field(
+        "local", description="Where file-field contents live: `local` (a directory) or `s3` (S3-compatible)."
+    )
+    files_dir: Path | None = Field(
+        None, description="Directory of the local file store; empty: `files` inside data_dir."
+    )
+    files_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1, description="Largest file accepted by an upload, in bytes (413 above)."
+    )
+    files_s3_endpoint: str = Field("", description="S3 endpoint URL (MinIO, SeaweedFS…); empty: AWS S3.")
+    files_s3_bucket: str = Field("", description="S3 bucket that holds the files (must exist).")
+    files_s3_region: str = Field("us-east-1", description="S3 region.")
+    files_s3_access_key_id: str = Field("", description="S3 access key id; empty: from the AWS environment.")
+    files_s3_secret_access_key: SecretStr = Field(SecretStr(""), description="S3 secret access key.")
+    files_s3_prefix: str = Field(
+        "", description="Key prefix inside the bucket, for a bucket shared with others."
+    )
+    files_sweep_interval: int = Field(
+        3600, ge=0, description="Seconds between sweeps for orphaned file blobs; 0 turns the sweeper off."
+    )
+    files_sweep_grace: int = Field(
+        3600, ge=0, description="Seconds an unreferenced blob is kept before the sweeper deletes it."
     )
 
     @field_validator("database_schema")

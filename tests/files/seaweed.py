@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -103,8 +104,9 @@ class SeaweedServer:
             await store.put("probe", body())
             await store.delete(["probe"])
 
-        try:
-            anyio.run(probe)
+        try:  # in a thread of its own: this may be called from inside a running event loop
+            with ThreadPoolExecutor(1) as pool:
+                pool.submit(anyio.run, probe).result()
         except Exception:
             return False
         return True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from recordbase.api import identity, observability, openapi
-from recordbase.api.dataservice import records, schema
+from recordbase.api.dataservice import attachments, records, schema
 from recordbase.api.endpoint import dataservice
 
 API_PREFIXES = ("/{org}/{tenant}/dataservice_/api", "/{org}/{tenant}/datafabric_/api", "/api")
@@ -53,6 +53,17 @@ def dataservice_api() -> list[BaseRoute]:
         *record_routes("/EntityService/entity/{entity_id}"),
         *record_routes("/v3/entities/entity/{entity_id}"),
         *record_routes("/EntityService/{entity_name}"),
+        *attachment_routes("/Attachment/entity/{entity_id}"),
+        *attachment_routes("/Attachment/{entity_name}"),
+    ]
+
+
+def attachment_routes(prefix: str) -> list[BaseRoute]:
+    path = f"{prefix}/{{record_id}}/{{field_name}}"
+    return [
+        Route(path, dataservice(attachments.upload_attachment), methods=["POST"]),
+        Route(path, dataservice(attachments.download_attachment), methods=["GET"]),
+        Route(path, dataservice(attachments.delete_attachment), methods=["DELETE"]),
     ]
 
 

@@ -65,11 +65,10 @@ def render(found: Download) -> Response:
         return Response(status_code=304, headers=headers)
     blob = found.blob
     headers["Content-Length"] = str(blob.length)
+    headers["Content-Type"] = found.file.type  # as stored: Starlette would append a charset to text/*
     if found.partial:
         headers["Content-Range"] = f"bytes {blob.start}-{blob.stop - 1}/{blob.size}"
-    return StreamingResponse(
-        blob.chunks, status_code=206 if found.partial else 200, headers=headers, media_type=found.file.type
-    )
+    return StreamingResponse(blob.chunks, status_code=206 if found.partial else 200, headers=headers)
 
 
 def file_headers(file: StoredFile) -> dict[str, str]:
