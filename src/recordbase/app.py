@@ -19,6 +19,8 @@ from recordbase.auth.tokens import TokenService
 from recordbase.core.catalog import SchemaService
 from recordbase.core.file_cleanup import with_record_cleanup, with_schema_cleanup
 from recordbase.core.files import FileLimits, FileService
+from recordbase.core.query import QueryLimits
+from recordbase.core.query.service import QueryService
 from recordbase.core.records import Limits, RecordService
 from recordbase.core.schema_cache import SchemaCache
 from recordbase.files.factory import open_blob_store
@@ -29,6 +31,7 @@ from recordbase.storage.database import open_database
 from recordbase.storage.migrate import migrate
 from recordbase.storage.identity import IdentityStore
 from recordbase.storage.principals import PrincipalStore, signing_key
+from recordbase.storage.query_store import QueryStore
 from recordbase.storage.records import RecordStore
 from recordbase.storage.schema_store import CatalogSchemaStore
 from recordbase.storage.timed import TimedDatabase, UsageCallback
@@ -69,9 +72,14 @@ async def open_services(settings: Settings, on_db_usage: UsageCallback | None = 
                 auth=AuthService(database, identity, principals, access, UNAUTHENTICATED_TEXT),
                 directory=directory,
                 files=files,
+                query=QueryService(records, QueryStore(record_store), query_limits(settings)),
             )
     finally:
         await database.close()
+
+
+def query_limits(settings: Settings) -> QueryLimits:
+    return QueryLimits(default_limit=settings.list_limit_default, max_limit=settings.list_limit_max)
 
 
 def file_limits(settings: Settings) -> FileLimits:

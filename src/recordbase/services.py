@@ -9,6 +9,7 @@ from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
 from recordbase.core.catalog import SchemaService
 from recordbase.core.files import FileService
+from recordbase.core.query.service import QueryService
 from recordbase.core.records import RecordService
 from recordbase.core.schema_cache import SchemaCache
 from recordbase.settings import Settings
@@ -26,3 +27,4 @@ class Services:
     auth: AuthService
     directory: Directory
     files: FileService
+    query: QueryService

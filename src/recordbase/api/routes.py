@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from recordbase.api import identity, observability, openapi
-from recordbase.api.dataservice import attachments, records, schema
+from recordbase.api.dataservice import attachments, query, records, schema
 from recordbase.api.endpoint import dataservice
 
 API_PREFIXES = ("/{org}/{tenant}/dataservice_/api", "/{org}/{tenant}/datafabric_/api", "/api")
@@ -23,6 +23,7 @@ def record_routes(prefix: str) -> list[BaseRoute]:
         Route(f"{prefix}/insert", dataservice(records.insert_record), methods=["POST"]),
         Route(f"{prefix}/update/{{record_id}}", dataservice(records.update_record), methods=["POST"]),
         Route(f"{prefix}/delete/{{record_id}}", dataservice(records.delete_record), methods=["DELETE"]),
+        Route(f"{prefix}/query", dataservice(query.query_records), methods=["POST"]),
     ]
 
 

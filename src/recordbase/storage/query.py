@@ -63,20 +63,28 @@ class CompiledQuery:
 
 
 def compile_query(
-    plan: Plan, tables: SchemaTables, backend: str, *, after: Cursor | None = None
+    plan: Plan,
+    tables: SchemaTables,
+    backend: str,
+    *,
+    after: Cursor | None = None,
+    related_keys: bool = False,
 ) -> CompiledQuery:
     """The page and count statements of `plan`; with `after`, the page starts after that cursor.
 
     `plan.start` is applied as OFFSET in both cases (pass start 0 when paging by cursor).
+    With `related_keys`, each row also ends with the values of the order keys that follow a
+    relationship (`Customer.Country`), in order, so a cursor can be made from the row alone.
     """
     rows = _Builder(tables, plan, backend)
     where = [] if plan.filter is None else [rows.condition(plan.filter)]
     if after is not None:
         where.append(rows.after(after))
     ordering = [rows.order(key) for key in plan.order]
+    extra = [rows.column(key.ref) for key in plan.order if related_keys and key.ref.hops]
     # The FROM clause last: building the expressions above is what adds the joins it needs.
     statement = (
-        sa.select(*rows.base.columns)
+        sa.select(*rows.base.columns, *extra)
         .select_from(rows.from_clause())
         .where(*where)
         .order_by(*ordering)

@@ -29,6 +29,10 @@ async def read_record(request: Request, actor: Actor, services: Services) -> Res
 
 
 async def list_records(request: Request, actor: Actor, services: Services) -> Response:
+    from recordbase.api.dataservice import query  # noqa: PLC0415 - query imports this module
+
+    if query.has_odata(request):
+        return await query.list_records_odata(request, actor, services)
     settings = services.settings
     start = int_param(request, "start", 0, 0, 2**31)
     limit = int_param(request, "limit", settings.list_limit_default, 1, settings.list_limit_max)

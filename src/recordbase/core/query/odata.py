@@ -162,6 +162,13 @@ class _Parser:
         token = self.peek()
         if token is not None and token.kind == "name" and token.text in FUNCTIONS:
             return self.call(FUNCTIONS[token.text])
+        following = self.tokens[self.index + 1] if self.index + 1 < len(self.tokens) else None
+        if token is not None and following is not None and following.text == "(":
+            supported = ", ".join(FUNCTIONS)
+            raise InvalidQuery(
+                f"$filter: function '{token.text}' at position {token.position} is not supported; "
+                f"use {supported}."
+            )
         return self.comparison()
 
     def call(self, operator: Operator) -> Condition:
