@@ -74,7 +74,12 @@ async def new_customer(api: Api) -> str:
 
 
 async def upload(
-    api: Api, record_id: str, data: bytes = DATA, name: str = "report.txt", media: str = "text/plain", **kw: Any
+    api: Api,
+    record_id: str,
+    data: bytes = DATA,
+    name: str = "report.txt",
+    media: str = "text/plain",
+    **kw: Any,
 ) -> httpx.Response:
     return await api.post(url(record_id, **kw), files={"file": (name, data, media)})
 
@@ -117,7 +122,9 @@ async def test_upload_download_delete_round_trip(files_api: Api) -> None:
     assert headers["content-type"] == "text/plain"
     assert headers["content-length"] == str(len(DATA))
     assert headers["etag"] == f'"{held.sha256}"'
-    assert headers["content-disposition"] == "attachment; filename=\"report.txt\"; filename*=UTF-8''report.txt"
+    assert (
+        headers["content-disposition"] == "attachment; filename=\"report.txt\"; filename*=UTF-8''report.txt"
+    )
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["content-security-policy"].startswith("sandbox")
     assert headers["accept-ranges"] == "bytes"
@@ -193,7 +200,9 @@ async def test_malformed_uploads(files_api: Api) -> None:
     boundary = "xyz"
     truncated = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nabc'
     response = await api.post(
-        url(rid), content=truncated.encode(), headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        url(rid),
+        content=truncated.encode(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
     )
     assert response.status_code == 400 and response.json()["code"] == "UPLOAD_INCOMPLETE"
     assert await stored(api, rid) is None
@@ -279,7 +288,7 @@ async def test_any_file_name_is_safe(files_api: Api, sent: str, name: str, fallb
     assert response.json()["photo"]["Name"] == name
     download = await api.get(url(rid))
     disposition = download.headers["content-disposition"]
-    assert disposition.startswith(f'attachment; filename="{fallback}"; filename*=UTF-8\'\'')
+    assert disposition.startswith(f"attachment; filename=\"{fallback}\"; filename*=UTF-8''")
     assert "\r" not in disposition and "\n" not in disposition
     assert httpx.URL("http://x/?" + disposition.split("''", 1)[1]).query.decode() != ""
     assert download.headers["content-type"] == "text/html"  # as claimed, but never rendered:
@@ -291,7 +300,9 @@ async def test_record_bodies_accept_the_file_value_unchanged_only(files_api: Api
     api = files_api
     rid = await new_customer(api)
     photo = (await upload(api, rid)).json()["photo"]
-    same = await api.post(f"{DS}/EntityService/Customer/update/{rid}", json={"fullName": "Bo", "photo": photo})
+    same = await api.post(
+        f"{DS}/EntityService/Customer/update/{rid}", json={"fullName": "Bo", "photo": photo}
+    )
     assert same.status_code == 200, same.text
     assert same.json()["photo"] == photo
     changed = await api.post(
@@ -407,7 +418,7 @@ async def test_sweeper_removes_only_unreferenced_blobs(files_api: Api) -> None:
     rid = await new_customer(api)
     await upload(api, rid, b"kept")
     held = await stored(api, rid)
-    schema, entity = await api.services.records.entity("Customer")
+    _, entity = await api.services.records.entity("Customer")
     photo = entity.field("photo")
     assert photo is not None and held is not None
     blobs = api.services.files.blobs
@@ -439,7 +450,9 @@ async def test_concurrent_uploads_leave_exactly_one_blob(files_api: Api) -> None
 async def test_removing_records_fields_and_entities_removes_their_files(files_api: Api) -> None:
     api = files_api
     ids = await standard_entities(api)
-    await create_entity(api, "Album", [field("cover", "UNIQUEIDENTIFIER", "File"), field("back", "UNIQUEIDENTIFIER", "File")])
+    await create_entity(
+        api, "Album", [field("cover", "UNIQUEIDENTIFIER", "File"), field("back", "UNIQUEIDENTIFIER", "File")]
+    )
     rids = []
     for name in ("A", "B"):
         created = await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": name})
@@ -462,7 +475,9 @@ async def test_removing_records_fields_and_entities_removes_their_files(files_ap
     assert (await api.delete(f"{DF}/Entity/{album_id}")).status_code in (200, 204)
     held = await stored(api, rids[1])
     assert held is not None and await blob_keys(api) == {held.key}
-    assert (await api.patch(f"{DF}/Entity/{ids['Customer']}", json={"removeFields": [{"name": "photo"}]})).status_code == 200
+    assert (
+        await api.patch(f"{DF}/Entity/{ids['Customer']}", json={"removeFields": [{"name": "photo"}]})
+    ).status_code == 200
     assert await blob_keys(api) == set()
 
 

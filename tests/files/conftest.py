@@ -1,4 +1,4 @@
-"""Fixtures of the blob-store contract suite: every test runs on the local store and on real S3 (SeaweedFS)."""
+"""Fixtures of the blob-store contract suite: each test runs on the local store and on S3 (SeaweedFS)."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ async def test_list_by_prefix_and_delete_prefix(blob_store: BlobStore) -> None:
     assert await keys(blob_store, "e1") == {"e1/f1/r1/b1", "e1/f1/r2/b1", "e1/f2/r1/b1"}
     assert await delete_prefix(blob_store, "e1/f1") == 2
     assert await keys(blob_store) == {"e1/f2/r1/b1", "e10/f1/r1/b1"}
-    info = [i async for i in blob_store.list("e10")][0]
+    info = [i async for i in blob_store.list("e10")].pop()
     assert info.size == 1 and abs(info.modified - datetime.now(UTC)) < timedelta(minutes=5)
 
 
