@@ -122,15 +122,64 @@ def _range(start: int, stop: int | None) -> Any:
 
 
 class LocalBlobStore(ObjectBlobStore):
-    """Blobs as files under `root`; obstore stages each upload as `<key>#<n>` and renames it when done."""
+    """Blobs as files under `root`; obstore stages each upload as `<key>#<n>` and renames it when done.
+
+    Reads bypass obstore: its local reader moves 8 KiB per thread hop (measured ~170 MB/s here);
+    `pread` of 1 MiB pieces is several times faster.
+    """
 
     def __init__(self, root: Path, **options: Any) -> None:
         root.mkdir(parents=True, exist_ok=True)
         super().__init__(LocalStore(root, automatic_cleanup=True, mkdir=True), **options)
         self.root = root
 
+    async def open(self, key: str, start: int = 0, stop: int | None = None) -> OpenBlob:
+        path = self.root.joinpath(*key.split("/"))
+        async with storage_errors("read", key):
+            descriptor = await anyio.to_thread.run_sync(os.open, path, os.O_RDONLY)
+        size = os.fstat(descriptor).st_size
+        end = size if stop is None else min(stop, size)
+        return OpenBlob(size, start, end, FileChunks(descriptor, start, end))
+
     async def delete_incomplete(self, older_than: datetime) -> int:
         return await anyio.to_thread.run_sync(_remove_staged, self.root, older_than.timestamp())
+
+
+class FileChunks:
+    """Bytes [start, stop) of an open file descriptor, read in a worker thread; closed at the end,
+    on `aclose`, or when dropped unread (a client that went away)."""
+
+    def __init__(self, descriptor: int, start: int, stop: int, piece: int = 1024 * 1024) -> None:
+        self.descriptor: int | None = descriptor
+        self.position = start
+        self.stop = stop
+        self.piece = piece
+
+    def __aiter__(self) -> FileChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.descriptor is None or self.position >= self.stop:
+            await self.aclose()
+            raise StopAsyncIteration
+        count = min(self.piece, self.stop - self.position)
+        chunk = await anyio.to_thread.run_sync(os.pread, self.descriptor, count, self.position)
+        if not chunk:
+            await self.aclose()
+            raise StopAsyncIteration
+        self.position += len(chunk)
+        return chunk
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self.descriptor is not None:
+            os.close(self.descriptor)
+            self.descriptor = None
+
+    def __del__(self) -> None:
+        self._close()
 
 
 def _remove_staged(root: Path, cutoff: float) -> int:
