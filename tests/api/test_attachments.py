@@ -488,3 +488,25 @@ async def api_record(api: Api, rid: str) -> dict[str, Any]:
 
 def _value(record: dict[str, Any]) -> Any:
     return record["photo"]
+
+
+async def test_batch_delete_removes_files_of_deleted_records_only(files_api: Api) -> None:
+    api = files_api
+    await standard_entities(api)
+    rids = []
+    for name in ("A", "B", "C"):
+        created = await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": name})
+        rids.append(created.json()["Id"])
+        assert (await upload(api, rids[-1], name.encode())).status_code == 200
+    missing = str(uuid.uuid4())
+    response = await api.post(f"{DS}/EntityService/Customer/delete-batch", json=[rids[0], missing, rids[2]])
+    assert response.status_code in (200, 400), response.text
+    survivor = await stored(api, rids[1])
+    assert survivor is not None and await blob_keys(api) == {survivor.key}
+    assert (await api.get(url(rids[1]))).content == b"B"
+    atomic = await api.post(
+        f"{DS}/EntityService/Customer/delete-batch?atomic=true", json=[rids[1], str(uuid.uuid4())]
+    )
+    assert atomic.status_code == 400, atomic.text  # rolled back whole: the file stays
+    assert await blob_keys(api) == {survivor.key}
+    assert (await api.get(url(rids[1]))).content == b"B"
