@@ -12,6 +12,7 @@ from starlette.responses import Response
 from recordbase.api.errors import UNAUTHENTICATED_TEXT, dataservice_body, status_for
 from recordbase.api.http import JSONResponse
 from recordbase.api.observability import current_request_id
+from recordbase.api.pipeliner import errors as pipeliner_errors
 from recordbase.core.actors import Actor
 from recordbase.errors import NotAuthenticated, RecordbaseError
 from recordbase.services import Services
@@ -70,3 +71,24 @@ def public_dataservice(handler: PublicHandler) -> Endpoint:
 def _request_id() -> str:
     """The middleware's id; a fresh one only where the app runs without it (never in create_app)."""
     return current_request_id() or uuid.uuid4().hex
+
+
+def pipeliner(handler: Handler) -> Endpoint:
+    """A Pipeliner endpoint: the same credential check; errors as Pipeliner's `Error` object,
+    a refused credential with `WWW-Authenticate: Basic realm="restapi"` (spec-notes §2.1)."""
+
+    async def endpoint(request: Request) -> Response:
+        services: Services = request.app.state.services
+        try:
+            with stage("auth"):
+                actor = await authenticate(request, services)
+            return await handler(request, actor, services)
+        except RecordbaseError as error:
+            return pipeliner_errors.error_response(error)
+        except Exception:
+            logger.exception("unhandled error")
+            return JSONResponse(pipeliner_errors.internal_body(), status_code=500)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint

@@ -11,8 +11,10 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from recordbase.api import identity, observability, openapi
 from recordbase.api.dataservice import attachments, query, records, schema
-from recordbase.api.endpoint import dataservice
+from recordbase.api.endpoint import dataservice, pipeliner
+from recordbase.api.pipeliner import records as pipeliner_records
 
+PIPELINER_PREFIX = "/api/v100/rest/spaces/{space}"
 API_PREFIXES = ("/{org}/{tenant}/dataservice_/api", "/{org}/{tenant}/datafabric_/api", "/api")
 
 
@@ -23,6 +25,9 @@ def record_routes(prefix: str) -> list[BaseRoute]:
         Route(f"{prefix}/insert", dataservice(records.insert_record), methods=["POST"]),
         Route(f"{prefix}/update/{{record_id}}", dataservice(records.update_record), methods=["POST"]),
         Route(f"{prefix}/delete/{{record_id}}", dataservice(records.delete_record), methods=["DELETE"]),
+        Route(f"{prefix}/insert-batch", dataservice(records.insert_batch), methods=["POST"]),
+        Route(f"{prefix}/update-batch", dataservice(records.update_batch), methods=["POST"]),
+        Route(f"{prefix}/delete-batch", dataservice(records.delete_batch), methods=["POST"]),
         Route(f"{prefix}/query", dataservice(query.query_records), methods=["POST"]),
     ]
 
@@ -101,6 +106,19 @@ def identity_routes() -> list[BaseRoute]:
     ]
 
 
+def pipeliner_api() -> list[BaseRoute]:
+    """Pipeliner's record routes (spec-notes §2.2), under PIPELINER_PREFIX."""
+    entity = "/entities/{entity_name}"
+    return [
+        Route(f"{entity}/batch-modify", pipeliner(pipeliner_records.batch_modify), methods=["POST"]),
+        Route(f"{entity}/batch-delete", pipeliner(pipeliner_records.batch_delete), methods=["POST"]),
+        Route(entity, pipeliner(pipeliner_records.create_record), methods=["POST"]),
+        Route(f"{entity}/{{id}}", pipeliner(pipeliner_records.get_record), methods=["GET"]),
+        Route(f"{entity}/{{id}}", pipeliner(pipeliner_records.update_record), methods=["PATCH"]),
+        Route(f"{entity}/{{id}}", pipeliner(pipeliner_records.delete_record), methods=["DELETE"]),
+    ]
+
+
 def routes() -> list[BaseRoute]:
     """Health, metrics and the OpenAPI description come before the `/api` mount, which would take their paths."""
     api = dataservice_api()
@@ -108,5 +126,6 @@ def routes() -> list[BaseRoute]:
         *identity_routes(),
         *observability.routes(),
         *openapi.routes(),
+        Mount(PIPELINER_PREFIX, routes=pipeliner_api()),
         *(Mount(prefix, routes=api) for prefix in API_PREFIXES),
     ]

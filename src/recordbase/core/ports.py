@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from recordbase.core.schema import ChoiceSet, Entity, Field, Index, Schema
 
 Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Who changed what, for the audit log."""
+
+    actor_id: str
+    action: str
+    target: str
 
 
 class SchemaChange(Protocol):
@@ -30,16 +40,26 @@ class SchemaChange(Protocol):
 class SchemaStore(Protocol):
     async def load(self) -> Schema: ...
     async def current_version(self) -> int: ...
-    def change(self) -> AbstractAsyncContextManager[SchemaChange]: ...
+    def change(self, audit: Audit) -> AbstractAsyncContextManager[SchemaChange]:
+        """A change whose audit entry (who, what) is written in the same transaction."""
+        ...
 
 
 class RecordWriter(Protocol):
-    async def fetch_by_ids(self, entity: Entity, ids: Collection[str]) -> dict[str, Record]: ...
+    """The writes of one transaction. Every method takes a whole batch: one query, not one per record."""
+
+    def savepoint(self) -> AbstractAsyncContextManager[None]: ...
+    async def lock_by_ids(
+        self, entity: Entity, ids: Collection[str], *, for_delete: bool
+    ) -> dict[str, Record]: ...
     async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]: ...
+    async def referenced_ids(
+        self, entity: Entity, field: Field, ids: Collection[str], ignore: Collection[str] = ()
+    ) -> set[str]: ...
     async def taken_values(self, entity: Entity, field: Field, values: Collection[Any]) -> dict[Any, str]: ...
     async def take_numbers(self, field: Field, count: int) -> int: ...
     async def insert(self, entity: Entity, records: Sequence[Record]) -> None: ...
-    async def update(self, entity: Entity, record_id: str, changes: Mapping[str, Any]) -> Record | None: ...
+    async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]: ...
 
 

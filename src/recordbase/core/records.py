@@ -1,4 +1,4 @@
-"""One record at a time: validate, check references and unique values, write, read back.
+"""Reading records, and writing them: every write, even of one record, is a batch (core/batch.py).
 
 Every method resolves the entity against the current schema snapshot; when a name is
 unknown or storage reports a missing column, the snapshot is refreshed and the call
@@ -7,30 +7,37 @@ tried once more, so a change made by another process never surfaces as an error.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-import uuid_utils
-
 from recordbase.core.actors import Actor
-from recordbase.core.expand import expand, plain
-from recordbase.core.fields.temporal import truncate_ms
-from recordbase.core.ports import Record, RecordStore, RecordWriter
-from recordbase.core.schema import Entity, FieldType, Schema
+from recordbase.core.batch import (
+    BatchResult,
+    Item,
+    Mode,
+    Op,
+    Outcome,
+    Slot,
+    canonical_id,
+    execute,
+    not_found,
+    plan,
+)
+from recordbase.core.expand import expand
+from recordbase.core.ports import Record, RecordStore
+from recordbase.core.schema import Entity, Schema
 from recordbase.core.schema_cache import SchemaCache
-from recordbase.core.validation import check_insert, check_update
 from recordbase.errors import (
     BadRequest,
+    BatchTooLarge,
     EntityNotFound,
-    FieldError,
     RecordNotFound,
     StaleSchema,
-    ValidationFailed,
+    WriteConflict,
 )
 
+WRITE_ATTEMPTS = 3
 T = TypeVar("T")
 
 
@@ -48,21 +55,12 @@ class Page:
     total: int
 
 
-def new_id() -> str:
-    """Time-ordered UUIDs (v7) keep inserts at the end of the primary-key index."""
-    return str(uuid_utils.uuid7())
-
-
 def record_key(entity: Entity, record_id: str) -> str:
     """The canonical form of a record id; anything that is not a UUID names no record."""
-    try:
-        return str(uuid.UUID(record_id))
-    except ValueError:
-        raise RecordNotFound(f"Record '{record_id}' does not exist in entity '{entity.name}'.") from None
-
-
-def now() -> datetime:
-    return truncate_ms(datetime.now(UTC))
+    key = canonical_id(record_id)
+    if key is None:
+        raise not_found(entity, record_id)
+    return key
 
 
 class RecordService:
@@ -71,13 +69,15 @@ class RecordService:
         self.store = store
         self.limits = limits
 
-    async def entity(self, ref: str) -> tuple[Schema, Entity]:
-        """Resolve an entity by id or name, refreshing the schema once if it is unknown."""
+    async def entity(self, ref: str, *aliases: str) -> tuple[Schema, Entity]:
+        """Resolve an entity by id or name (or the first alias that names one), refreshing the schema
+        once if none is known."""
+        refs = (ref, *aliases)
         schema = self.schemas.current
-        found = schema.find_entity(ref)
+        found = _first_entity(schema, refs)
         if found is None and await self.schemas.refresh_if_changed():
             schema = self.schemas.current
-            found = schema.find_entity(ref)
+            found = _first_entity(schema, refs)
         if found is None:
             raise EntityNotFound(f"Entity '{ref}' does not exist.")
         return schema, found
@@ -88,8 +88,8 @@ class RecordService:
             return await work(schema, entity)
         except StaleSchema:
             await self.schemas.reload()
-            schema, entity = await self.entity(ref)
-            return await work(schema, entity)
+        schema, entity = await self.entity(ref)
+        return await work(schema, entity)
 
     async def get(self, ref: str, record_id: str, level: int) -> tuple[Entity, Record]:
         async def work(schema: Schema, entity: Entity) -> tuple[Entity, Record]:
@@ -115,114 +115,82 @@ class RecordService:
         return await self.retrying(ref, work)
 
     async def insert(self, ref: str, body: Any, actor: Actor, level: int) -> tuple[Entity, Record]:
-        async def work(schema: Schema, entity: Entity) -> tuple[Entity, Record]:
-            async with self.store.writer(schema) as writer:
-                record = await insert_one(writer, schema, entity, body, actor)
-            records = [record]
-            await expand(self.store, schema, entity, records, level)
-            return entity, records[0]
-
-        return await self.retrying(ref, work)
+        return await self._one(ref, Item(Op.INSERT, body), actor, level)
 
     async def update(
         self, ref: str, record_id: str, body: Any, actor: Actor, level: int
     ) -> tuple[Entity, Record]:
-        async def work(schema: Schema, entity: Entity) -> tuple[Entity, Record]:
-            async with self.store.writer(schema) as writer:
-                record = await update_one(writer, schema, entity, record_key(entity, record_id), body, actor)
-            records = [record]
+        return await self._one(ref, Item(Op.UPDATE, body, record_id), actor, level)
+
+    async def delete(self, ref: str, record_id: str, actor: Actor) -> None:
+        await self._one(ref, Item(Op.DELETE, id=record_id), actor, 0)
+
+    async def batch(
+        self, ref: str, items: Sequence[Item], actor: Actor, mode: Mode, level: int
+    ) -> BatchResult:
+        """Write a batch in one transaction (see core/batch.py); written records are expanded to `level`."""
+        if len(items) > self.limits.batch_max:
+            raise BatchTooLarge(
+                f"A batch may hold at most {self.limits.batch_max} records; this one has {len(items)}. "
+                "Nothing was written."
+            )
+
+        async def work(schema: Schema, entity: Entity) -> BatchResult:
+            result = await self._write_batch(schema, entity, items, actor, mode)
+            records = [o.record for o in result.successes if o.op is not Op.DELETE and o.record is not None]
             await expand(self.store, schema, entity, records, level)
-            return entity, records[0]
+            return result
 
         return await self.retrying(ref, work)
 
-    async def delete(self, ref: str, record_id: str, actor: Actor) -> None:
-        async def work(schema: Schema, entity: Entity) -> None:
+    async def _one(self, ref: str, item: Item, actor: Actor, level: int) -> tuple[Entity, Record]:
+        """A single write is a batch of one, all or nothing: one code path for every write."""
+        result = await self.batch(ref, [item], actor, Mode.ATOMIC, level)
+        outcome = result.outcomes[0]
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.record is not None
+        return result.entity, outcome.record
+
+    async def _write_batch(
+        self, schema: Schema, entity: Entity, items: Sequence[Item], actor: Actor, mode: Mode
+    ) -> BatchResult:
+        """Run the batch's transaction, again when PostgreSQL broke a deadlock by aborting it."""
+        for _ in range(WRITE_ATTEMPTS - 1):
+            try:
+                return await self._transaction(schema, entity, items, actor, mode)
+            except WriteConflict:
+                continue
+        return await self._transaction(schema, entity, items, actor, mode)
+
+    async def _transaction(
+        self, schema: Schema, entity: Entity, items: Sequence[Item], actor: Actor, mode: Mode
+    ) -> BatchResult:
+        try:
             async with self.store.writer(schema) as writer:
-                deleted = await writer.delete(entity, [record_key(entity, record_id)])
-            if not deleted:
-                raise RecordNotFound(f"Record '{record_id}' does not exist in entity '{entity.name}'.")
+                slots = await plan(writer, schema, entity, items)
+                await self._raise_if_stale(slots)
+                outcomes = [slot.outcome() for slot in await execute(writer, entity, slots, actor, mode)]
+                if mode is Mode.ATOMIC and any(o.error is not None for o in outcomes):
+                    raise _RolledBack(outcomes)
+        except _RolledBack as rolled:
+            return BatchResult(entity, [o for o in rolled.outcomes if o.error is not None], committed=False)
+        return BatchResult(entity, outcomes, committed=True)
 
-        await self.retrying(ref, work)
-
-
-async def insert_one(writer: RecordWriter, schema: Schema, entity: Entity, body: Any, actor: Actor) -> Record:
-    """Check and insert one record inside the caller's transaction."""
-    checked = check_insert(entity, body, schema)
-    errors = checked.errors + await reference_and_unique_errors(
-        writer, schema, entity, [checked.values], None
-    )
-    if errors:
-        raise ValidationFailed(errors)
-    moment = now()
-    record: Record = {
-        "Id": new_id(),
-        "CreatedBy": actor.id,
-        "CreateTime": moment,
-        "UpdatedBy": actor.id,
-        "UpdateTime": moment,
-        "Revision": 1,
-        **checked.values,
-    }
-    for f in entity.fields:
-        if f.type is FieldType.AUTO_NUMBER:
-            record[f.name] = await writer.take_numbers(f, 1)
-        else:
-            record.setdefault(f.name, None)
-    await writer.insert(entity, [record])
-    return record
+    async def _raise_if_stale(self, slots: Sequence[Slot]) -> None:
+        """A field unknown here may have been added by another process: reload and rerun if so."""
+        unknown = any(e.code == "UNKNOWN_FIELD" for slot in slots for e in slot.problems)
+        if unknown and await self.schemas.refresh_if_changed():
+            raise StaleSchema("The schema changed while the batch was being checked.")
 
 
-async def update_one(
-    writer: RecordWriter, schema: Schema, entity: Entity, record_id: str, body: Any, actor: Actor
-) -> Record:
-    current = (await writer.fetch_by_ids(entity, [record_id])).get(record_id)
-    if current is None:
-        raise RecordNotFound(f"Record '{record_id}' does not exist in entity '{entity.name}'.")
-    checked = check_update(entity, body, schema, plain(entity, current))
-    errors = checked.errors + await reference_and_unique_errors(
-        writer, schema, entity, [checked.values], record_id
-    )
-    if errors:
-        raise ValidationFailed(errors)
-    changes = {**checked.values, "UpdatedBy": actor.id, "UpdateTime": now()}
-    updated = await writer.update(entity, record_id, changes)
-    if updated is None:
-        raise RecordNotFound(f"Record '{record_id}' does not exist in entity '{entity.name}'.")
-    return updated
+def _first_entity(schema: Schema, refs: Sequence[str]) -> Entity | None:
+    return next((e for e in map(schema.find_entity, refs) if e is not None), None)
 
 
-async def reference_and_unique_errors(
-    writer: RecordWriter,
-    schema: Schema,
-    entity: Entity,
-    rows: Sequence[Mapping[str, Any]],
-    own_id: str | None,
-) -> list[FieldError]:
-    """Relationship targets that do not exist and unique values already taken, one query per field."""
-    errors: list[FieldError] = []
-    for f in entity.fields:
-        values = {row[f.name] for row in rows if row.get(f.name) is not None}
-        if not values:
-            continue
-        if f.type is FieldType.RELATIONSHIP:
-            target = schema.entity(f.reference_entity or "")
-            missing = values - await writer.existing_ids(target, values)
-            errors += [
-                FieldError(
-                    f.name,
-                    "RELATION_NOT_FOUND",
-                    f"[{f.name}] Relation {entity.name}.{f.name}={value} to {target.name} doesn't exist!",
-                )
-                for value in sorted(missing)
-            ]
-        if f.unique:
-            taken = await writer.taken_values(entity, f, values)
-            errors += [
-                FieldError(
-                    f.name, "NOT_UNIQUE", f"Field '{f.name}' must be unique; the value is already used."
-                )
-                for value, holder in taken.items()
-                if holder != own_id
-            ]
-    return errors
+class _RolledBack(Exception):
+    """Raised inside an all-or-nothing batch's transaction to undo it; carries the outcomes."""
+
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        super().__init__("batch rolled back")
+        self.outcomes = outcomes

@@ -29,6 +29,10 @@ class Connection(Protocol):
 
     async def execute_ddl(self, sql: str) -> None: ...
 
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        """A nested transaction: what runs inside is undone alone if the block raises."""
+        ...
+
 
 class Database(Protocol):
     """A pool of connections to one database, SQLite or PostgreSQL."""

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
+from recordbase.errors import WriteConflict
 from recordbase.settings import Settings
 from recordbase.storage.database import Row, Statement
 from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
@@ -45,6 +46,11 @@ class PostgresConnection:
         with translate_errors():
             await self.raw.execute(sql)
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        async with self.raw.transaction():
+            yield
+
 
 @contextmanager
 def translate_errors() -> Iterator[None]:
@@ -57,6 +63,9 @@ def translate_errors() -> Iterator[None]:
         raise ForeignKeyViolation(error.detail or str(error)) from error
     except (asyncpg.UndefinedTableError, asyncpg.UndefinedColumnError) as error:
         raise UndefinedObject(str(error)) from error
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as error:
+        # PostgreSQL aborted this transaction to let a concurrent one go on; the caller may retry it.
+        raise WriteConflict("The write collided with a concurrent one; retry the request.") from error
 
 
 class PostgresDatabase:

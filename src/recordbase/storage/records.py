@@ -6,8 +6,8 @@ names (`Id`, `CreatedBy`, `CreateTime`, `UpdatedBy`, `UpdateTime`, `Revision`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -60,11 +60,31 @@ class EntityShape:
         found = {f.name: codecs.encoder(backend, f) for f in self.entity.fields}
         return {**found, "CreateTime": stamp, "UpdateTime": stamp}
 
+    def among(self, column: sa.ColumnElement[Any], name: str = "ids") -> sa.ColumnElement[bool]:
+        """`column` is one of a list parameter: `= ANY($1)` on PostgreSQL (one statement text for any
+        length, so asyncpg prepares it once), an expanding `IN (?, ?, …)` on SQLite."""
+        if self.database.name == "postgresql":
+            return column == sa.any_(sa.bindparam(name))
+        return column.in_(sa.bindparam(name, expanding=True))
+
+    def cached(self, key: tuple[str, ...], build: Callable[[], sa.Executable]) -> Prepared:
+        """A statement compiled once per shape and key."""
+        found = self._statements.get(key)
+        if found is None:
+            found = self._statements[key] = self.database.prepare(build())  # type: ignore[arg-type]
+        return found
+
+    @cached_property
+    def _statements(self) -> dict[tuple[str, ...], Prepared]:
+        return {}
+
     @cached_property
     def select_by_ids(self) -> Prepared:
-        return self.database.prepare(
-            sa.select(self.table).where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True)))
-        )
+        return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)))
+
+    @cached_property
+    def existing_ids(self) -> Prepared:
+        return self.database.prepare(sa.select(self.table.c.Id).where(self.among(self.table.c.Id)))
 
     @cached_property
     def insert(self) -> Prepared:
@@ -72,11 +92,50 @@ class EntityShape:
         return self.database.prepare(sa.insert(self.table).values(values))
 
     @cached_property
+    def lock_for_update(self) -> Prepared:
+        # NO KEY UPDATE: inserts elsewhere that reference these rows (FOR KEY SHARE) are not blocked.
+        return self.database.prepare(self._select_in_id_order().with_for_update(key_share=True))
+
+    @cached_property
+    def lock_for_delete(self) -> Prepared:
+        return self.database.prepare(self._select_in_id_order().with_for_update())
+
+    def _select_in_id_order(self) -> sa.Select[Any]:
+        return sa.select(self.table).where(self.among(self.table.c.Id)).order_by(self.table.c.Id)
+
+    def update(self, columns: tuple[str, ...]) -> Prepared:
+        """`UPDATE … SET <columns>, revision + 1 WHERE Id = :_id`, compiled once per set of columns."""
+
+        def build() -> sa.Executable:
+            table = self.table
+            values: dict[Any, Any] = {table.c[key]: sa.bindparam(key) for key in columns}
+            values[table.c[tables.REVISION]] = table.c[tables.REVISION] + 1
+            return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
+
+        return self.cached(("update", *columns), build)
+
+    def taken(self, field: Field) -> Prepared:
+        """Records holding any of a list of values of a unique field: `(value, Id)` rows."""
+        column = self.table.c[field.name]
+        return self.cached(
+            ("taken", field.name),
+            lambda: sa.select(column, self.table.c.Id).where(self.among(column, "values")),
+        )
+
+    def referencing(self, field: Field, ignoring: bool) -> Prepared:
+        """Distinct values of relationship `field` among a list of ids, optionally skipping some rows."""
+        column = self.table.c[field.name]
+
+        def build() -> sa.Executable:
+            query = sa.select(column).distinct().where(self.among(column))
+            return query.where(~self.among(self.table.c.Id, "ignore")) if ignoring else query
+
+        return self.cached(("referencing", field.name, str(ignoring)), build)
+
+    @cached_property
     def delete(self) -> Prepared:
         return self.database.prepare(
-            sa.delete(self.table)
-            .where(self.table.c.Id.in_(sa.bindparam("ids", expanding=True)))
-            .returning(self.table.c.Id)
+            sa.delete(self.table).where(self.among(self.table.c.Id)).returning(self.table.c.Id)
         )
 
     @cached_property
@@ -163,15 +222,39 @@ class RecordWriter:
     def shape(self, entity: Entity) -> EntityShape:
         return self.store.shape(self.schema, entity)
 
-    async def fetch_by_ids(self, entity: Entity, ids: Collection[str]) -> dict[str, Record]:
-        return await fetch_by_ids(self.connection, self.shape(entity), ids)
+    def savepoint(self) -> AbstractAsyncContextManager[None]:
+        return self.connection.savepoint()
+
+    async def lock_by_ids(
+        self, entity: Entity, ids: Collection[str], *, for_delete: bool
+    ) -> dict[str, Record]:
+        """Read these records and lock them until the transaction ends (PostgreSQL; SQLite has one writer).
+
+        Locks are taken in id order, so two batches touching the same records queue, never deadlock.
+        """
+        if not ids:
+            return {}
+        shape = self.shape(entity)
+        statement = shape.lock_for_delete if for_delete else shape.lock_for_update
+        async with stale_schema_guard():
+            rows = await self.connection.fetch(statement, {"ids": sorted(ids)})
+        return {row[0]: shape.decode(row) for row in rows}
+
+    async def referenced_ids(
+        self, entity: Entity, field: Field, ids: Collection[str], ignore: Collection[str] = ()
+    ) -> set[str]:
+        """Which of `ids` some record of `entity` (other than those in `ignore`) points at through `field`."""
+        if not ids:
+            return set()
+        statement = self.shape(entity).referencing(field, ignoring=bool(ignore))
+        params = {"ids": sorted(ids), "ignore": sorted(ignore)} if ignore else {"ids": sorted(ids)}
+        return {row[0] for row in await self.connection.fetch(statement, params)}
 
     async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]:
         """Which of these ids name records of `entity` (one query for any number of ids)."""
         if not ids:
             return set()
-        table = self.shape(entity).table
-        rows = await self.connection.fetch(sa.select(table.c.Id).where(table.c.Id.in_(sorted(ids))))
+        rows = await self.connection.fetch(self.shape(entity).existing_ids, {"ids": sorted(ids)})
         return {row[0] for row in rows}
 
     async def taken_values(self, entity: Entity, field: Field, values: Collection[Any]) -> dict[Any, str]:
@@ -179,12 +262,9 @@ class RecordWriter:
         if not values:
             return {}
         shape = self.shape(entity)
-        column = shape.table.c[field.name]
-        encode = shape.encoders.get(field.name, lambda v: v)
+        encode = shape.encoders.get(field.name, codecs.identity)
         encoded = {encode(v): v for v in values}
-        rows = await self.connection.fetch(
-            sa.select(column, shape.table.c.Id).where(column.in_(list(encoded)))
-        )
+        rows = await self.connection.fetch(shape.taken(field), {"values": list(encoded)})
         return {encoded.get(row[0], row[0]): row[1] for row in rows}
 
     async def take_numbers(self, field: Field, count: int) -> int:
@@ -196,19 +276,15 @@ class RecordWriter:
         with constraint_errors(entity):
             await self.connection.execute_many(shape.insert, rows)
 
-    async def update(self, entity: Entity, record_id: str, changes: Mapping[str, Any]) -> Record | None:
-        """Apply `changes` (and bump the revision); return the stored record, or None if it is gone."""
+    async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Apply each record's changes and bump its revision: one statement per set of changed fields."""
         shape = self.shape(entity)
-        table = shape.table
-        statement = (
-            sa.update(table)
-            .where(table.c.Id == record_id)
-            .values({**shape.encode(changes), tables.REVISION: table.c[tables.REVISION] + 1})
-            .returning(*table.columns)
-        )
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for record_id, values in changes:
+            groups.setdefault(tuple(sorted(values)), []).append({**shape.encode(values), "_id": record_id})
         with constraint_errors(entity):
-            rows = await self.connection.fetch(statement)
-        return shape.decode(rows[0]) if rows else None
+            for columns, rows in groups.items():
+                await self.connection.execute_many(shape.update(columns), rows)
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         """Delete these records; return the ids that existed."""

@@ -41,6 +41,7 @@ class SQLiteConnection:
     def __init__(self, raw: aiosqlite.Connection, database: SQLiteDatabase) -> None:
         self.raw = raw
         self.database = database
+        self._savepoints = 0
 
     async def fetch(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
         sql, args = self.database.bind(statement, params)
@@ -64,6 +65,19 @@ class SQLiteConnection:
     async def execute_ddl(self, sql: str) -> None:
         with translate_errors():
             await self.raw.execute(sql)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        self._savepoints += 1
+        name = f"sp_{self._savepoints}"
+        await self.raw.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self.raw.execute(f"ROLLBACK TO {name}")
+            await self.raw.execute(f"RELEASE {name}")
+            raise
+        await self.raw.execute(f"RELEASE {name}")
 
 
 @contextmanager

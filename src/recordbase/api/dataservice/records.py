@@ -1,13 +1,18 @@
-"""EntityService record endpoints: read, list, insert, update, delete."""
+"""EntityService record endpoints: read, list, insert, update, delete, and their batches."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from recordbase.api.http import JSONResponse, int_param, json_body
+from recordbase.api.errors import status_for
+from recordbase.api.http import JSONResponse, bool_param, int_param, json_body
 from recordbase.core.actors import Actor
+from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
 from recordbase.core.expand import MAX_LEVEL, plain
+from recordbase.errors import BadRequest, FieldError, ValidationFailed
 from recordbase.services import Services
 
 DEFAULT_LEVEL = 2
@@ -61,3 +66,98 @@ async def update_record(request: Request, actor: Actor, services: Services) -> R
 async def delete_record(request: Request, actor: Actor, services: Services) -> Response:
     await services.records.delete(entity_ref(request), request.path_params["record_id"], actor)
     return JSONResponse(True)
+
+
+# Batches (spec-notes §1.6, wire doc §2.3): 200 when every record succeeded; 400 with the same
+# body when any failed (the uipath SDK reads that 400 as a normal answer). `atomic=true` is
+# recordbase's own: all or nothing, 400 (409 when every failure is a conflict) and nothing written.
+
+
+async def insert_batch(request: Request, actor: Actor, services: Services) -> Response:
+    depth = level(request)
+    wire = await batch_body(request, services)
+    items = [Item(Op.INSERT, record) for record in wire]
+    result = await services.records.batch(entity_ref(request), items, actor, batch_mode(request), depth)
+    return batch_response(result, wire, depth)
+
+
+async def update_batch(request: Request, actor: Actor, services: Services) -> Response:
+    depth = level(request)
+    wire = await batch_body(request, services)
+    items = [update_item(record) for record in wire]
+    result = await services.records.batch(entity_ref(request), items, actor, batch_mode(request), depth)
+    return batch_response(result, wire, depth)
+
+
+async def delete_batch(request: Request, actor: Actor, services: Services) -> Response:
+    wire = await batch_body(request, services)
+    items = [delete_item(record_id) for record_id in wire]
+    result = await services.records.batch(entity_ref(request), items, actor, batch_mode(request), 1)
+    return batch_response(result, wire, 1)
+
+
+def batch_mode(request: Request) -> Mode:
+    if bool_param(request, "atomic", False):
+        return Mode.ATOMIC
+    return Mode.STOP_AT_FIRST if bool_param(request, "failOnFirst", False) else Mode.PARTIAL
+
+
+async def batch_body(request: Request, services: Services) -> list[Any]:
+    body = await json_body(request, services.settings.max_body_bytes)
+    if not isinstance(body, list):
+        raise BadRequest("The body of a batch must be a JSON array.")
+    return body
+
+
+def update_item(record: Any) -> Item:
+    """An update-batch record names its record with `Id`; the rest of it is the change."""
+    if not isinstance(record, dict):
+        return Item(
+            Op.UPDATE, record, errors=(FieldError("", "INVALID_TYPE", "A record must be a JSON object."),)
+        )
+    record_id = record.get("Id")
+    if record_id is not None and not isinstance(record_id, str):
+        return Item(Op.UPDATE, record, errors=(FieldError("Id", "INVALID_TYPE", "'Id' must be a string."),))
+    return Item(Op.UPDATE, {k: v for k, v in record.items() if k != "Id"}, record_id)
+
+
+def delete_item(record_id: Any) -> Item:
+    """delete-batch takes id strings; `{"Id": ...}` objects are accepted too."""
+    if isinstance(record_id, dict):
+        record_id = record_id.get("Id")
+    if isinstance(record_id, str):
+        return Item(Op.DELETE, id=record_id)
+    return Item(
+        Op.DELETE, errors=(FieldError("Id", "INVALID_TYPE", "Each item must be a record id string."),)
+    )
+
+
+def batch_response(result: BatchResult, wire: list[Any], depth: int) -> Response:
+    body = {
+        "successRecords": [plain(result.entity, o.record, depth) for o in result.successes if o.record],
+        "failureRecords": [failure(o, wire[o.index]) for o in result.failures],
+    }
+    return JSONResponse(body, status_code=batch_status(result))
+
+
+def batch_status(result: BatchResult) -> int:
+    failures = [o.error for o in result.failures if o.error is not None]
+    if not failures:
+        return 200
+    if not result.committed and all(status_for(e) == 409 for e in failures):
+        return 409
+    return 400
+
+
+def failure(outcome: Outcome, sent: Any) -> dict[str, Any]:
+    """`{error, code, record}`: `error` a string (the SDK requires it), `record` the item as sent."""
+    error = outcome.error
+    assert error is not None
+    if isinstance(sent, dict):
+        record = sent
+    else:
+        record = {"Id": sent} if outcome.op is Op.DELETE and isinstance(sent, str) else {}
+    item: dict[str, Any] = {"error": error.message, "code": error.code, "record": record}
+    if isinstance(error, ValidationFailed):
+        item["fieldErrors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in error.errors]
+    return item

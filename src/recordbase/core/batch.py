@@ -1,0 +1,359 @@
+"""Writing many records at once: checked together, written set-based, in one of three modes.
+
+A batch is planned before anything is written. The records it changes are read (and locked, in id
+order) with one query; every body is checked in memory; relationship targets, unique values (also
+against the rest of the batch) and references to records being deleted are checked with one query
+per field for the whole batch. What survives is written with one multi-row statement per kind.
+Only when the database itself refuses a statement (a concurrent writer got there first) is the
+batch replayed record by record, each inside a savepoint, so only the refused record is lost.
+
+Modes (spec-notes §1.6, §2.6):
+- `ATOMIC`: all or nothing; one failure and nothing is written.
+- `PARTIAL`: every record is tried; each success is kept.
+- `STOP_AT_FIRST`: records before the first failure are kept; later ones are not processed.
+
+Every mode runs in one transaction and writes each record with one statement: a server killed
+mid-batch leaves nothing of it behind, and no record is ever half-written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import uuid_utils
+
+from recordbase.core.actors import Actor
+from recordbase.core.expand import plain
+from recordbase.core.fields.temporal import truncate_ms
+from recordbase.core.ports import Record, RecordWriter
+from recordbase.core.schema import Entity, FieldType, Schema
+from recordbase.core.validation import check_insert, check_update
+from recordbase.errors import (
+    FieldError,
+    RecordbaseError,
+    RecordNotFound,
+    RecordReferenced,
+    ValidationFailed,
+)
+
+REFUSALS = (ValidationFailed, RecordReferenced)
+"""What storage raises when the database refuses a write that the checks let through."""
+
+
+class Mode(StrEnum):
+    ATOMIC = "atomic"
+    PARTIAL = "partial"
+    STOP_AT_FIRST = "stop_at_first"
+
+
+class Op(StrEnum):
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One wire item, translated: what to do, to which record, with which body.
+
+    `errors` are problems the dialect found while translating (an unknown wire name, say);
+    they are reported together with the core's own.
+    """
+
+    op: Op
+    body: Any = None
+    id: str | None = None
+    errors: tuple[FieldError, ...] = ()
+
+
+@dataclass
+class Outcome:
+    """What became of one item: the record as stored (or as it was, for a delete), or why not."""
+
+    index: int
+    op: Op
+    id: str | None = None
+    record: Record | None = None
+    error: RecordbaseError | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Outcomes in request order; items a stopped batch never reached are absent."""
+
+    entity: Entity
+    outcomes: list[Outcome]
+    committed: bool
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error is not None]
+
+    @property
+    def successes(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.error is None] if self.committed else []
+
+
+def new_id() -> str:
+    """Time-ordered UUIDs (v7) keep inserts at the end of the primary-key index."""
+    return str(uuid_utils.uuid7())
+
+
+def now() -> datetime:
+    return truncate_ms(datetime.now(UTC))
+
+
+def canonical_id(record_id: str) -> str | None:
+    """The canonical form of a record id; None when it is not a UUID (and so names no record)."""
+    try:
+        return str(uuid.UUID(record_id))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def not_found(entity: Entity, record_id: object) -> RecordNotFound:
+    return RecordNotFound(f"Record '{record_id}' does not exist in entity '{entity.name}'.")
+
+
+@dataclass
+class Slot:
+    """One item while its batch is planned and written."""
+
+    index: int
+    item: Item
+    key: str | None = None
+    current: Record | None = None
+    values: Record = field(default_factory=dict)
+    problems: list[FieldError] = field(default_factory=list)
+    error: RecordbaseError | None = None
+    record: Record | None = None
+    changes: Record = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return self.error is None and not self.problems
+
+    def outcome(self) -> Outcome:
+        record_id = self.key or (self.record or {}).get("Id") or self.item.id
+        return Outcome(self.index, self.item.op, record_id, self.record, self.error)
+
+
+async def plan(writer: RecordWriter, schema: Schema, entity: Entity, items: Sequence[Item]) -> list[Slot]:
+    """Check every item of a batch without writing anything; failures are set on their slots."""
+    slots = [Slot(index, item, problems=list(item.errors)) for index, item in enumerate(items)]
+    await _read_targets(writer, entity, slots)
+    for slot in slots:
+        _check_body(schema, entity, slot)
+    await _check_relations(writer, schema, entity, slots)
+    await _check_unique(writer, entity, slots)
+    await _check_references(writer, schema, entity, slots)
+    for slot in slots:
+        if slot.error is None and slot.problems:
+            slot.error = ValidationFailed(slot.problems)
+    return slots
+
+
+async def execute(
+    writer: RecordWriter, entity: Entity, slots: list[Slot], actor: Actor, mode: Mode
+) -> list[Slot]:
+    """Write what the mode allows of a planned batch; return the slots processed, in request order."""
+    chosen, processed = _choose(slots, mode)
+    if not chosen:
+        return processed
+    done = await write(writer, entity, chosen, actor, mode)
+    return done if len(done) < len(chosen) else processed
+
+
+def _choose(slots: list[Slot], mode: Mode) -> tuple[list[Slot], list[Slot]]:
+    """(slots to write, slots processed) for the mode, after planning."""
+    failed = [s for s in slots if s.error is not None]
+    if mode is Mode.ATOMIC and failed:
+        return [], failed
+    if mode is Mode.STOP_AT_FIRST and failed:
+        cut = failed[0].index
+        return slots[:cut], slots[: cut + 1]
+    return [s for s in slots if s.error is None], slots
+
+
+async def write(
+    writer: RecordWriter, entity: Entity, slots: list[Slot], actor: Actor, mode: Mode
+) -> list[Slot]:
+    """Write the chosen slots set-based; replay one by one where the database refuses.
+
+    Returns the slots that were processed (a stopped replay leaves later ones out).
+    """
+    moment = now()
+    await _build_inserts(writer, entity, [s for s in slots if s.item.op is Op.INSERT], actor, moment)
+    for slot in slots:
+        if slot.item.op is Op.UPDATE:
+            _build_update(slot, actor, moment)
+        elif slot.item.op is Op.DELETE:
+            slot.record = slot.current
+    if mode is Mode.ATOMIC and len(slots) == 1:
+        await _write_together(writer, entity, slots)  # a refusal fails the whole (one-item) batch
+        return slots
+    try:
+        async with writer.savepoint():
+            await _write_together(writer, entity, slots)
+    except REFUSALS:
+        return await _write_one_by_one(writer, entity, slots, mode)
+    return slots
+
+
+async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot]) -> None:
+    """Parse the ids of updates and deletes, refuse repeats, and read (and lock) their records."""
+    keyed: dict[str, Slot] = {}
+    for slot in slots:
+        if slot.item.op is Op.INSERT or slot.problems:
+            continue
+        if slot.item.id is None:
+            slot.problems.append(FieldError("Id", "REQUIRED", "Record must include 'Id'."))
+        elif (key := canonical_id(slot.item.id)) is None:
+            slot.error = not_found(entity, slot.item.id)
+        elif key in keyed:
+            slot.problems.append(
+                FieldError(
+                    "Id", "DUPLICATE_IN_BATCH", f"Record '{key}' appears more than once in this batch."
+                )
+            )
+        else:
+            slot.key, keyed[key] = key, slot
+    deleting = any(s.item.op is Op.DELETE for s in keyed.values())
+    found = await writer.lock_by_ids(entity, keyed.keys(), for_delete=deleting)
+    for key, slot in keyed.items():
+        slot.current = found.get(key)
+        if slot.current is None:
+            slot.error = not_found(entity, slot.item.id)
+
+
+def _check_body(schema: Schema, entity: Entity, slot: Slot) -> None:
+    if slot.error is not None or slot.item.op is Op.DELETE:
+        return
+    if slot.item.op is Op.INSERT:
+        checked = check_insert(entity, slot.item.body, schema)
+    elif slot.current is not None:
+        checked = check_update(entity, slot.item.body, schema, plain(entity, slot.current))
+    else:
+        return
+    slot.values = checked.values
+    slot.problems += checked.errors
+
+
+async def _check_relations(writer: RecordWriter, schema: Schema, entity: Entity, slots: list[Slot]) -> None:
+    """Relationship targets that do not exist: one query per relationship field for the batch."""
+    for f in entity.fields:
+        if f.type is not FieldType.RELATIONSHIP:
+            continue
+        live = [s for s in slots if s.error is None and s.values.get(f.name) is not None]
+        wanted = {s.values[f.name] for s in live}
+        if not wanted:
+            continue
+        target = schema.entity(f.reference_entity or "")
+        missing = wanted - await writer.existing_ids(target, wanted)
+        for slot in live:
+            value = slot.values[f.name]
+            if value in missing:
+                message = (
+                    f"[{f.name}] Relation {entity.name}.{f.name}={value} to {target.name} doesn't exist!"
+                )
+                slot.problems.append(FieldError(f.name, "RELATION_NOT_FOUND", message))
+
+
+async def _check_unique(writer: RecordWriter, entity: Entity, slots: list[Slot]) -> None:
+    """Unique values held by another record, or by an earlier record of this batch."""
+    for f in entity.fields:
+        if not f.unique:
+            continue
+        live = [s for s in slots if s.error is None and s.values.get(f.name) is not None]
+        if not live:
+            continue
+        taken = await writer.taken_values(entity, f, {s.values[f.name] for s in live})
+        claimed: set[Any] = set()
+        for slot in live:
+            value = slot.values[f.name]
+            holder = taken.get(value)
+            if holder is not None and holder != slot.key:
+                slot.problems.append(
+                    FieldError(
+                        f.name, "NOT_UNIQUE", f"Field '{f.name}' must be unique; the value is already used."
+                    )
+                )
+            elif value in claimed:
+                slot.problems.append(
+                    FieldError(
+                        f.name,
+                        "NOT_UNIQUE",
+                        f"Field '{f.name}' must be unique; an earlier record of this batch has the value.",
+                    )
+                )
+            elif not slot.problems:
+                claimed.add(value)
+
+
+async def _check_references(writer: RecordWriter, schema: Schema, entity: Entity, slots: list[Slot]) -> None:
+    """Records to delete that another record still points at (records deleted alongside do not count)."""
+    deleting = {s.key: s for s in slots if s.item.op is Op.DELETE and s.clean and s.key}
+    if not deleting:
+        return
+    for source, f in schema.referencing_fields(entity.name):
+        ignore = deleting.keys() if source.id == entity.id else ()
+        for key in await writer.referenced_ids(source, f, deleting.keys(), ignore):
+            deleting[key].error = RecordReferenced(
+                f"Record '{key}' of '{entity.name}' is still referenced by '{source.name}.{f.name}'; "
+                "clear or delete the referencing records first."
+            )
+
+
+async def _build_inserts(
+    writer: RecordWriter, entity: Entity, slots: list[Slot], actor: Actor, moment: datetime
+) -> None:
+    """Full rows for new records; auto-numbers are reserved in one step for all of them."""
+    if not slots:
+        return
+    system = {"CreatedBy": actor.id, "CreateTime": moment, "UpdatedBy": actor.id, "UpdateTime": moment}
+    records: list[Record] = []
+    for slot in slots:
+        slot.record = {"Id": new_id(), **system, "Revision": 1, **slot.values}
+        records.append(slot.record)
+    for f in entity.fields:
+        if f.type is FieldType.AUTO_NUMBER:
+            first = await writer.take_numbers(f, len(records))
+            for offset, record in enumerate(records):
+                record[f.name] = first + offset
+        else:
+            for record in records:
+                record.setdefault(f.name, None)
+
+
+def _build_update(slot: Slot, actor: Actor, moment: datetime) -> None:
+    """The changes to write and the record as it will be stored (the row is locked, so this is exact)."""
+    current = slot.current or {}
+    slot.changes = {**slot.values, "UpdatedBy": actor.id, "UpdateTime": moment}
+    slot.record = {**current, **slot.changes, "Revision": int(current["Revision"]) + 1}
+
+
+async def _write_together(writer: RecordWriter, entity: Entity, slots: Sequence[Slot]) -> None:
+    inserts = [s.record for s in slots if s.item.op is Op.INSERT and s.record is not None]
+    await writer.insert(entity, inserts)
+    await writer.update_many(entity, [(s.key, s.changes) for s in slots if s.item.op is Op.UPDATE and s.key])
+    await writer.delete(entity, [s.key for s in slots if s.item.op is Op.DELETE and s.key])
+
+
+async def _write_one_by_one(
+    writer: RecordWriter, entity: Entity, slots: list[Slot], mode: Mode
+) -> list[Slot]:
+    """The fallback: each record in its own savepoint, in request order."""
+    for position, slot in enumerate(slots):
+        try:
+            async with writer.savepoint():
+                await _write_together(writer, entity, [slot])
+        except REFUSALS as error:
+            slot.error = error
+            if mode is Mode.STOP_AT_FIRST:
+                return slots[: position + 1]
+    return slots
