@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from recordbase.api import identity, observability, openapi
 from recordbase.api.dataservice import attachments, query, records, schema
 from recordbase.api.endpoint import dataservice, pipeliner
+from recordbase.api.pipeliner import listing
 from recordbase.api.pipeliner import records as pipeliner_records
 
 PIPELINER_PREFIX = "/api/v100/rest/spaces/{space}"
@@ -112,6 +113,7 @@ def pipeliner_api() -> list[BaseRoute]:
     return [
         Route(f"{entity}/batch-modify", pipeliner(pipeliner_records.batch_modify), methods=["POST"]),
         Route(f"{entity}/batch-delete", pipeliner(pipeliner_records.batch_delete), methods=["POST"]),
+        Route(entity, pipeliner(listing.list_records), methods=["GET"]),
         Route(entity, pipeliner(pipeliner_records.create_record), methods=["POST"]),
         Route(f"{entity}/{{id}}", pipeliner(pipeliner_records.get_record), methods=["GET"]),
         Route(f"{entity}/{{id}}", pipeliner(pipeliner_records.update_record), methods=["PATCH"]),
