@@ -7,15 +7,17 @@ records agree with it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import uuid
+import warnings
 from typing import Any
 
 import pytest
 
 from recordbase.storage.records import RecordWriter
 from tests.api.helpers import DF, DS, standard_entities
-from tests.conftest import Api
+from tests.conftest import Api, LiveServer
 
 pytestmark = pytest.mark.anyio
 
@@ -386,3 +388,34 @@ async def test_concurrent_insert_batches_with_clashing_unique_values(api: Api) -
     rows = await stored(api)
     assert succeeded == len(rows) == len(emails)
     assert sorted(r["email"] for r in rows) == sorted(emails)
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("v3", [False, True])
+async def test_the_uipath_sdk_reads_partial_failures_as_answers(live_server: LiveServer, v3: bool) -> None:
+    """insert_records / update_records / delete_records (and _v3) on a 400 with the batch body."""
+    from tests.sdk.test_uipath_sdk import fields, sdk_for
+
+    entities = sdk_for(live_server)
+    call = (lambda name: getattr(entities, f"{name}_v3")) if v3 else (lambda name: getattr(entities, name))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            entity_id = call("create_entity")("Customer", fields())
+            inserted = call("insert_records")(
+                entity_id, [{"fullName": "A"}, {"count": "x"}, {"fullName": "B"}]
+            )
+            assert [r.fullName for r in inserted.success_records] == ["A", "B"]
+            assert len(inserted.failure_records) == 1 and "count" in inserted.failure_records[0].error
+            a, b = (r.id for r in inserted.success_records)
+            changes = [{"Id": a, "count": 1}, {"Id": MISSING, "count": 2}]
+            updated = call("update_records")(entity_id, changes, fail_on_first=True)
+            assert [r.count for r in updated.success_records] == [1] and len(updated.failure_records) == 1
+            deleted = call("delete_records")(entity_id, [a, MISSING])
+            assert [r.id for r in deleted.success_records] == [a] and len(deleted.failure_records) == 1
+            remaining = call("list_records")(entity_id, start=0, limit=10)
+            assert [r.id for r in remaining] == [b]
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
