@@ -90,6 +90,7 @@ class Operation:
     status: int = 200
     media: str = "application/json"
     body_required: bool = True
+    body_media: str = "application/json"
     dialect: str = DATASERVICE
     public: Callable[[Settings], bool] = lambda settings: False
 
@@ -160,6 +161,7 @@ PATH_PARAMETERS: dict[str, tuple[JSON, str]] = {
     "record_id": (UUID, "The record's Id."),
     "entity": ({"type": "string"}, "The entity's id or name."),
     "entity_id": ({"type": "string"}, "The entity's id (its name is accepted too)."),
+    "field_name": ({"type": "string"}, "The name of a file field (case-sensitive)."),
     "choice_set": ({"type": "string"}, "The choice set's id or name."),
     "dialect": ({"type": "string"}, "A wire dialect, such as `dataservice`."),
 }
@@ -382,6 +384,27 @@ OPERATIONS_ROUTES = (
         public=always,
     ),
 )
+def attachment_operations(base: str, ident: str, tag: str) -> tuple[Operation, ...]:
+    """Upload, download and delete the file of a file field (docs/files.md)."""
+    path = f"{base}/{{record_id}}/{{field_name}}"
+    binary = {"type": "string", "format": "binary"}
+    upload = fixed({"type": "object", "properties": {"file": binary}, "required": ["file"]})
+    written = component("rb.Record")
+    return (
+        Operation(
+            "POST", path, f"{ident}_upload", "Upload (replace) the field's file", tag, written, upload,
+            (EXPANSION,), (400, 401, 403, 404, 413, 415), body_media="multipart/form-data",
+        ),
+        Operation(
+            "GET", path, f"{ident}_download", "Download the file (Range, If-None-Match honoured)", tag,
+            fixed(binary), errors=(401, 403, 404, 416), media="application/octet-stream",
+        ),
+        Operation(
+            "DELETE", path, f"{ident}_delete", "Remove the field's file", tag, written, params=(EXPANSION,),
+        ),
+    )  # fmt: skip
+
+
 OPERATIONS: tuple[Operation, ...] = (
     *schema_operations("/api/Entity", "entity"),
     *schema_operations("/api/v3/entities", "v3"),
@@ -393,6 +416,8 @@ OPERATIONS: tuple[Operation, ...] = (
     *record_operations(
         "/api/v3/entities/entity/{entity_id}", "v3_by_id", "Records by entity id", generic=True
     ),
+    *attachment_operations("/api/Attachment/{entity_name}", "attachment", "Files"),
+    *attachment_operations("/api/Attachment/entity/{entity_id}", "attachment_by_id", "Files"),
     *OPERATIONS_ROUTES,
 )
 """Every described route. Batches, query, attachments and the Pipeliner dialect add theirs here."""
@@ -405,6 +430,7 @@ ERROR_TEXT = {
     409: "A unique value is taken, or the record is still referred to.",
     413: "The body is larger than max_body_bytes.",
     415: "The body is not JSON.",
+    416: "The range selects no byte of the file.",
     503: "Not ready: a check failed.",
 }
 
@@ -466,7 +492,7 @@ def operation_json(op: Operation, doc: Doc) -> JSON:
     if op.body is not None:
         body["requestBody"] = {
             "required": op.body_required,
-            "content": {"application/json": {"schema": op.body(doc)}},
+            "content": {op.body_media: {"schema": op.body(doc)}},
         }
     public = op.public(doc.settings)
     if public:
@@ -539,6 +565,7 @@ def tags(schema: Schema) -> list[JSON]:
         {"name": "Schema", "description": "Entities and their fields."},
         {"name": "Choice sets", "description": "Named lists of values for choice-set fields."},
         {"name": "Records by entity id", "description": "The record routes the official SDKs call."},
+        {"name": "Files", "description": "The files of file fields (docs/files.md)."},
         {"name": "Operations", "description": "Health, readiness, metrics and this description."},
     ]
     return [
