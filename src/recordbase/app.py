@@ -9,9 +9,10 @@ from datetime import timedelta
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from recordbase.api.errors import UNAUTHENTICATED_TEXT
+from recordbase.api.fallback import EXCEPTION_HANDLERS
 from recordbase.api.observability import Metrics, ObservabilityMiddleware, RouteTemplates, configure_logging
 from recordbase.api.routes import routes
-from recordbase.api.errors import UNAUTHENTICATED_TEXT
 from recordbase.auth.directory import Directory
 from recordbase.auth.jwt_tokens import AccessTokens
 from recordbase.auth.service import AuthService
@@ -28,8 +29,8 @@ from recordbase.services import Services
 from recordbase.settings import Settings
 from recordbase.storage.catalog import SCHEMA_CHANNEL, CatalogStore
 from recordbase.storage.database import open_database
-from recordbase.storage.migrate import migrate
 from recordbase.storage.identity import IdentityStore
+from recordbase.storage.migrate import migrate
 from recordbase.storage.principals import PrincipalStore, signing_key
 from recordbase.storage.query_store import QueryStore
 from recordbase.storage.records import RecordStore
@@ -38,7 +39,9 @@ from recordbase.storage.timed import TimedDatabase, UsageCallback
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, on_db_usage: UsageCallback | None = None) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, on_db_usage: UsageCallback | None = None
+) -> AsyncIterator[Services]:
     """Migrate, connect, load the schema and start listening for changes; close everything on exit.
 
     Every statement is timed (the `db` stage of `Server-Timing`); `on_db_usage` hears of each
@@ -106,9 +109,14 @@ def create_app(settings: Settings) -> Starlette:
 
     table = routes()
     observe = Middleware(
-        ObservabilityMiddleware, metrics=metrics, templates=RouteTemplates(table), access_log=settings.access_log
+        ObservabilityMiddleware,
+        metrics=metrics,
+        templates=RouteTemplates(table),
+        access_log=settings.access_log,
     )
-    app = Starlette(routes=table, middleware=[observe], lifespan=lifespan)
+    app = Starlette(
+        routes=table, middleware=[observe], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+    )
     app.state.metrics = metrics
     return app
 

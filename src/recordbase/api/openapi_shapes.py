@@ -14,6 +14,7 @@ from typing import Any
 
 from recordbase.api.dataservice.schema_wire import BY_SQL_TYPE
 from recordbase.core.expand import MAX_LEVEL
+from recordbase.core.fields.number import MAX_DIGITS
 from recordbase.core.naming import ENTITY_NAME
 from recordbase.core.schema import SYSTEM_FIELDS, ChoiceSet, Entity, Field, FieldType, Schema
 
@@ -175,13 +176,21 @@ SIMPLE: dict[FieldType, JSON] = {
 
 
 def _number(f: Field) -> JSON:
-    integral = f.type is FieldType.INTEGER or not f.decimal_places
-    body: JSON = {"type": "integer" if integral else "number"}
-    for key, bound in (("minimum", f.min_value), ("maximum", f.max_value)):
+    """Bounds as the field checks them; a decimal also keeps at most MAX_DIGITS significant digits."""
+    places = 0 if f.type is FieldType.INTEGER else f.decimal_places or 0
+    body: JSON = {"type": "number" if places else "integer"}
+    widest = Decimal(10) ** (MAX_DIGITS - places) - Decimal(10) ** -places if places else None
+    low, high = f.min_value, f.max_value
+    if widest is not None:
+        low, high = (
+            max(low, -widest) if low is not None else -widest,
+            min(high, widest) if high is not None else widest,
+        )
+    for key, bound in (("minimum", low), ("maximum", high)):
         if bound is not None:
             body[key] = _json_number(bound)
-    if not integral:
-        body["x-decimal-places"] = f.decimal_places
+    if places:
+        body["x-decimal-places"] = places
     return body
 
 

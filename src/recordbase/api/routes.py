@@ -122,7 +122,7 @@ def pipeliner_api() -> list[BaseRoute]:
 
 
 def routes() -> list[BaseRoute]:
-    """Health, metrics and the OpenAPI description come before the `/api` mount, which would take their paths."""
+    """Health, metrics and the OpenAPI description come before the `/api` mount, which would take them."""
     api = dataservice_api()
     return [
         *identity_routes(),

@@ -54,7 +54,12 @@ def parse_datetime(field: Field, value: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return truncate_ms(parsed.astimezone(UTC))
+    try:
+        return truncate_ms(parsed.astimezone(UTC))
+    except OverflowError:  # year 1 or 9999 pushed out of range by its offset
+        raise FieldValueError(
+            "INVALID_VALUE", f"Field '{field.name}': '{value}' is out of the supported range."
+        ) from None
 
 
 def truncate_ms(moment: datetime) -> datetime:
@@ -64,4 +69,5 @@ def truncate_ms(moment: datetime) -> datetime:
 def format_datetime(moment: datetime) -> str:
     """The wire form: UTC, milliseconds, `Z`."""
     utc = moment.astimezone(UTC) if moment.tzinfo else moment
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: strftime("%Y") does not pad years before 1000 ("182-02-09").
+    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
