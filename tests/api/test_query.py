@@ -6,12 +6,14 @@ checks what every operator, group, path, sort and page returns, by record name.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from recordbase.core.query import matrix_markdown
 from tests.api.helpers import DF, DS, create_entity, field, standard_entities
 from tests.conftest import Api
 from tests.security.helpers import ADMIN, bearer, create_user, password_token
@@ -646,3 +648,10 @@ async def ensure_seeded(api: Api) -> None:
     if not getattr(api, "seeded", False):
         await seed(api)
         api.seeded = True  # type: ignore[attr-defined]
+
+
+def test_docs_show_the_operator_matrix_the_planner_enforces() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "query.md").read_text(encoding="utf-8")
+    start = text.index("<!-- operator-matrix")
+    table = text[text.index("\n", start) + 1 : text.index("<!-- /operator-matrix -->")].strip()
+    assert table == matrix_markdown()
