@@ -148,16 +148,26 @@ class SeaweedServer:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+_SHARED: dict[str, SeaweedServer | str] = {}
+"""One server for the whole session, whichever test module asks first (or why it could not start)."""
+
+
 def start_or_skip() -> SeaweedServer:
-    server = SeaweedServer()
-    try:
-        server.start()
-    except Exception as error:
-        server.stop()
+    found = _SHARED.get("server")
+    if found is None:
+        server = SeaweedServer()
+        try:
+            server.start()
+            found = server
+        except Exception as error:
+            server.stop()
+            found = f"SeaweedFS did not start: {error}"
+        _SHARED["server"] = found
+    if isinstance(found, str):
         if os.environ.get("CI") == "true":
-            pytest.fail(f"SeaweedFS is required under CI but did not start: {error}")
-        pytest.skip(f"SeaweedFS unavailable: {error}")
-    return server
+            pytest.fail(f"SeaweedFS is required under CI. {found}")
+        pytest.skip(found)
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -166,4 +176,4 @@ def seaweed() -> Iterator[SeaweedServer]:
     try:
         yield server
     finally:
-        server.stop()
+        server.stop()  # idempotent: each module that imported the fixture tears it down once
