@@ -5,6 +5,7 @@
 Both dialects come here: the UiPath query and list (`start`/`limit`, `nextCursor`) and the
 Pipeliner list (`first`/`last`/`after`/`before`). Paging by cursor is keyset paging, so a page
 deep in the result costs what the first page costs; `start` stays an OFFSET for compatibility.
+A cursor carries the total counted on the first page of its walk, so cursor pages never count.
 
 Permissions (core/permissions.py) are applied to the plan before it runs, so a count never
 includes a record the caller may not see: READ on the entity is required, "own records only"
@@ -104,11 +105,12 @@ class QueryService:
         return await self.records.retrying(ref, work)
 
     async def _page(self, schema: Schema, plan: Plan, request: QueryRequest, actor: Actor) -> QueryPage:
-        if request.after is not None and request.before is not None:
-            raise InvalidCursor("Send 'after' or 'before', not both.")
-        backward = request.before is not None or request.from_end
-        window = await (self._backward if backward else self._forward)(schema, plan, request)
-        total = await self._total(schema, plan, request, window)
+        position = _position(plan, request)
+        page = self._backward if request.before is not None or request.from_end else self._forward
+        window = await page(schema, plan, request, position.cursor)
+        total = position.total
+        if total is None:
+            total = await self._total(schema, plan, request, window)
         records = [record for record, _ in window.rows]
         await expand(self.records.store, schema, plan.entity, records, request.level, actor.permissions)
         first, last = (window.rows[0][1], window.rows[-1][1]) if window.rows else (None, None)
@@ -118,13 +120,14 @@ class QueryService:
             total,
             window.has_next,
             window.has_previous,
-            None if first is None else encode_cursor(plan, first),
-            None if last is None else encode_cursor(plan, last),
+            None if first is None else _encode(plan, first, total),
+            None if last is None else _encode(plan, last, total),
         )
 
-    async def _forward(self, schema: Schema, plan: Plan, request: QueryRequest) -> _Window:
+    async def _forward(
+        self, schema: Schema, plan: Plan, request: QueryRequest, after: Cursor | None
+    ) -> _Window:
         """One record more than the page, to know whether another page follows."""
-        after = None if request.after is None else _cursor(plan, request.after)
         rows = await self.store.page(schema, replace(plan, limit=plan.limit + 1), after)
         has_next = len(rows) > plan.limit
         rows = rows[: plan.limit]
@@ -133,14 +136,15 @@ class QueryService:
             rows, has_previous = rows[-request.last :], True
         return _Window(rows, has_next, has_previous)
 
-    async def _backward(self, schema: Schema, plan: Plan, request: QueryRequest) -> _Window:
+    async def _backward(
+        self, schema: Schema, plan: Plan, request: QueryRequest, before: Cursor | None
+    ) -> _Window:
         """The records just before `before` (or the end): the reversed order read forwards, then flipped.
 
         Reversing every key's direction reverses the order exactly, nulls included: ascending puts
         nulls first and descending puts them last (core/query/evaluate.py).
         """
         size = plan.limit
-        before = None if request.before is None else _cursor(plan, request.before)
         reverse = replace(plan, order=tuple(SortKey(k.ref, not k.descending) for k in plan.order))
         rows = await self.store.page(schema, replace(reverse, start=0, limit=size + 1), before)
         has_previous = len(rows) > size
@@ -148,15 +152,35 @@ class QueryService:
 
     async def _total(self, schema: Schema, plan: Plan, request: QueryRequest, window: _Window) -> int:
         """The matches before paging; when the first OFFSET page is not full it is known without a count."""
-        unpaged = request.after is None and request.before is None and not request.from_end
-        unpaged = unpaged and request.last is None
+        unpaged = request.before is None and not request.from_end and request.last is None
         fetched = len(window.rows)
         if unpaged and not window.has_next and (fetched > 0 or plan.start == 0):
             return plan.start + fetched
         return await self.store.count(schema, plan)
 
 
-def _cursor(plan: Plan, text: str) -> Cursor:
+@dataclass(frozen=True)
+class _Position:
+    """Where a page starts: the cursor's sort values, and the total its walk began with."""
+
+    cursor: Cursor | None = None
+    total: int | None = None
+
+
+def _position(plan: Plan, request: QueryRequest) -> _Position:
+    if request.after is not None and request.before is not None:
+        raise InvalidCursor("Send 'after' or 'before', not both.")
+    text = request.after if request.after is not None else request.before
+    if text is None:
+        return _Position()
     if plan.start:
         raise InvalidCursor("A cursor and 'start' cannot be combined; send one of them.")
-    return decode_cursor(plan, text)
+    head, _, total = text.partition(".")
+    if not total.isdigit() or len(total) > 18:
+        raise InvalidCursor("The cursor is not valid.")
+    return _Position(decode_cursor(plan, head), int(total))
+
+
+def _encode(plan: Plan, cursor: Cursor, total: int) -> str:
+    """The keyset cursor, then the total of the walk: a cursor page does not count again."""
+    return f"{encode_cursor(plan, cursor)}.{total}"
