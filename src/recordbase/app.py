@@ -19,7 +19,8 @@ from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
 from recordbase.core.catalog import SchemaService
 from recordbase.core.file_cleanup import with_record_cleanup, with_schema_cleanup
-from recordbase.core.files import FileLimits, FileService
+from recordbase.core.file_values import FileLimits
+from recordbase.core.files import FileService
 from recordbase.core.query import QueryLimits
 from recordbase.core.query.service import QueryService
 from recordbase.core.records import Limits, RecordService

@@ -20,7 +20,7 @@ import pytest
 from pydantic import SecretStr
 
 from recordbase.app import create_app
-from recordbase.core.files import StoredFile, new_blob_key
+from recordbase.core.file_values import StoredFile, new_blob_key
 from recordbase.files.errors import FileStorageError
 from recordbase.files.store import BlobStore
 from recordbase.services import Services

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from recordbase.app import open_services
-from recordbase.core.files import StoredFile
+from recordbase.core.file_values import StoredFile
 from recordbase.settings import Settings
 from tests.files.live import client, document_entity, file_server, multipart
 from tests.files.seaweed import SeaweedServer, seaweed

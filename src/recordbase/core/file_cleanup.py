@@ -14,7 +14,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar, cast
 
-from recordbase.core.files import cleanup_prefixes, field_prefix, record_prefix, segment
+from recordbase.core.file_values import field_prefix, record_prefix, segment
+from recordbase.core.files import cleanup_prefixes
 from recordbase.core.schema import Entity, Field, FieldType, Schema
 from recordbase.files.store import BlobStore
 

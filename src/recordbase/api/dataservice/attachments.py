@@ -20,7 +20,7 @@ from recordbase.api.observability import current_request_id
 from recordbase.api.uploads import FilePart
 from recordbase.core.actors import Actor
 from recordbase.core.expand import plain
-from recordbase.core.files import ByteRange, Conditions, Download, StoredFile
+from recordbase.core.file_values import ByteRange, Conditions, Download, StoredFile
 from recordbase.files.errors import RangeNotSatisfiable
 from recordbase.services import Services
 
@@ -40,13 +40,13 @@ async def upload_attachment(request: Request, actor: Actor, services: Services) 
     depth = level(request)
     part = FilePart(request, services.settings.files_max_bytes)
     entity, record = await services.files.upload(*_target(request), part, actor, depth)
-    return JSONResponse(plain(entity, record, depth))
+    return JSONResponse(plain(entity, record, depth, actor.permissions))
 
 
 async def delete_attachment(request: Request, actor: Actor, services: Services) -> Response:
     depth = level(request)
     entity, record = await services.files.delete(*_target(request), actor, depth)
-    return JSONResponse(plain(entity, record, depth))
+    return JSONResponse(plain(entity, record, depth, actor.permissions))
 
 
 async def download_attachment(request: Request, actor: Actor, services: Services) -> Response:
