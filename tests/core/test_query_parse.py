@@ -309,7 +309,7 @@ def test_odata_functions_in_and_paths() -> None:
         ("Title eq 'x' ; drop", "unexpected text at position 13"),
         ("Title eq", "unexpected end"),
         ("not startswith(Title,'a')", "'not' applies only to contains"),
-        ("substringof('a',Title)", "expected one of eq"),
+        ("substringof('a',Title)", "function 'substringof' at position 0 is not supported"),
         ("Title eq 'unterminated", "unexpected text"),
         ("Qty in (1, null)", "may not contain null"),
     ],

@@ -76,6 +76,19 @@ def compile_query(
     With `related_keys`, each row also ends with the values of the order keys that follow a
     relationship (`Customer.Country`), in order, so a cursor can be made from the row alone.
     """
+    rows = compile_rows(plan, tables, backend, after=after, related_keys=related_keys)
+    return CompiledQuery(rows, compile_count(plan, tables, backend))
+
+
+def compile_rows(
+    plan: Plan,
+    tables: SchemaTables,
+    backend: str,
+    *,
+    after: Cursor | None = None,
+    related_keys: bool = False,
+) -> sa.Select[Any]:
+    """The page statement of `compile_query` alone (building the count costs as much again)."""
     rows = _Builder(tables, plan, backend)
     where = [] if plan.filter is None else [rows.condition(plan.filter)]
     if after is not None:
@@ -83,17 +96,21 @@ def compile_query(
     ordering = [rows.order(key) for key in plan.order]
     extra = [rows.column(key.ref) for key in plan.order if related_keys and key.ref.hops]
     # The FROM clause last: building the expressions above is what adds the joins it needs.
-    statement = (
-        sa.select(*rows.base.columns, *extra)
+    # select(table) rather than select(*columns): the same columns, without coercing each one.
+    return (
+        sa.select(rows.base, *extra)
         .select_from(rows.from_clause())
         .where(*where)
         .order_by(*ordering)
         .limit(plan.limit)
         .offset(plan.start)
     )
+
+
+def compile_count(plan: Plan, tables: SchemaTables, backend: str) -> sa.Select[Any]:
+    """How many records match `plan`'s filter."""
     count_from, count_where = compile_filter(plan, tables, backend)
-    count = sa.select(sa.func.count()).select_from(count_from).where(count_where)
-    return CompiledQuery(statement, count)
+    return sa.select(sa.func.count()).select_from(count_from).where(count_where)
 
 
 def compile_filter(plan: Plan, tables: SchemaTables, backend: str) -> tuple[FromClause, Condition]:

@@ -21,7 +21,7 @@ from recordbase.core.query.plan import Plan
 from recordbase.core.schema import Schema
 from recordbase.storage import codecs
 from recordbase.storage.database import Row
-from recordbase.storage.query import compile_query
+from recordbase.storage.query import compile_count, compile_rows
 from recordbase.storage.records import Record, RecordStore, stale_schema_guard
 from recordbase.storage.sql import Prepared
 
@@ -73,16 +73,16 @@ class QueryStore:
     async def page(self, schema: Schema, plan: Plan, after: Cursor | None = None) -> list[Keyed]:
         """The records of `plan`'s page (after `after` when given), each with its cursor."""
         tables = self.records.schema_tables(schema)
-        compiled = compile_query(plan, tables, self.database.name, after=after, related_keys=True)
-        prepared, params = self.cache.bind(compiled.rows)
+        statement = compile_rows(plan, tables, self.database.name, after=after, related_keys=True)
+        prepared, params = self.cache.bind(statement)
         async with self.database.read() as connection, stale_schema_guard():
             rows = await connection.fetch(prepared, params)
         return self._keyed(schema, plan, rows)
 
     async def count(self, schema: Schema, plan: Plan) -> int:
         """How many records match `plan`'s filter (page and cursor ignored)."""
-        compiled = compile_query(plan, self.records.schema_tables(schema), self.database.name)
-        prepared, params = self.cache.bind(compiled.count)
+        statement = compile_count(plan, self.records.schema_tables(schema), self.database.name)
+        prepared, params = self.cache.bind(statement)
         async with self.database.read() as connection, stale_schema_guard():
             rows = await connection.fetch(prepared, params)
         return int(rows[0][0])
