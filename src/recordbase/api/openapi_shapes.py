@@ -60,6 +60,22 @@ def page_name(entity: Entity) -> str:
     return f"{entity.name}.Page"
 
 
+def selected_name(entity: Entity) -> str:
+    return f"{entity.name}.Selected"
+
+
+def batch_name(entity: Entity) -> str:
+    return f"{entity.name}.BatchResult"
+
+
+def query_page_name(entity: Entity) -> str:
+    return f"{entity.name}.QueryPage"
+
+
+def pipeliner_name(entity: Entity) -> str:
+    return f"{entity.name}.Pipeliner"
+
+
 def choice_name(choice_set: ChoiceSet) -> str:
     return f"ChoiceSet.{choice_set.name}"
 
@@ -75,6 +91,10 @@ def entity_components(schema: Schema) -> JSON:
         found[insert_name(entity)] = insert_schema(entity, schema)
         found[update_name(entity)] = update_schema(entity, schema)
         found[page_name(entity)] = page_schema(ref(entity.name))
+        found[selected_name(entity)] = selected_schema(entity, schema)
+        found[batch_name(entity)] = batch_result(ref(selected_name(entity)))
+        found[query_page_name(entity)] = query_page(ref(selected_name(entity)))
+        found[pipeliner_name(entity)] = pipeliner_record(entity, schema)
     return found
 
 
@@ -112,6 +132,46 @@ def update_schema(entity: Entity, schema: Schema) -> JSON:
     for f in entity.fields:
         properties[f.name] = _write_property(f, schema) if f.is_writable else {"description": ECHO_ONLY}
     return obj(properties, closed=True, description=f"Changes to a record of {entity.label}.")
+
+
+def selected_schema(entity: Entity, schema: Schema) -> JSON:
+    """A record with only some fields (`selectedFields`, or as deleted): `Id` always, others if present."""
+    full = record_schema(entity, schema)
+    return {**full, "required": ["Id"], "description": f"A record of {entity.label}, possibly partial."}
+
+
+def batch_result(item: JSON) -> JSON:
+    return obj(
+        {"successRecords": {"type": "array", "items": item},
+         "failureRecords": {"type": "array", "items": ref("rb.BatchFailure")}},
+        ["successRecords", "failureRecords"],
+    )  # fmt: skip
+
+
+def query_page(item: JSON) -> JSON:
+    page = page_schema(item)
+    page["properties"] |= {"hasNextPage": {"type": "boolean"}, "nextCursor": {"type": "string"}}
+    return page
+
+
+def pipeliner_record(entity: Entity, schema: Schema) -> JSON:
+    """A record in Pipeliner's shape (docs/pipeliner.md): `id`, `created`, `modified`, `revision`, and
+    each field by name, a relationship as `{name}_id`; expanded relations may be added."""
+    properties: JSON = {
+        "id": UUID,
+        "created": {"type": "string"},
+        "modified": {"type": "string"},
+        "revision": {"type": "integer"},
+    }
+    for f in entity.fields:
+        if f.type is FieldType.RELATIONSHIP:
+            name = f.name if f.name.endswith("_id") else f"{f.name}_id"
+            properties.setdefault(name, nullable(dict(UUID)))
+        elif f.type is FieldType.DATETIME:
+            properties.setdefault(f.name, {"type": ["string", "null"]})
+        else:
+            properties.setdefault(f.name, nullable(read_value(f, schema)))
+    return obj(properties, ["id"], description=f"A record of {entity.label} (Pipeliner dialect).")
 
 
 def page_schema(item: JSON) -> JSON:
@@ -373,6 +433,68 @@ CHOICE_VALUES = obj(
     ["jsonValue", "totalRecordCount"],
 )
 PAGING_BODY = obj({"start": {"type": "integer", "minimum": 0}, "limit": {"type": "integer", "minimum": 1}})
+BATCH_FAILURE = obj(
+    {
+        "error": STRING,
+        "code": STRING,
+        "record": {"description": "The item as sent (for delete-batch: {Id})."},
+        "fieldErrors": ERROR["properties"]["fieldErrors"],
+    },
+    ["error", "code"],
+)
+QUERY = obj(
+    {
+        "filterGroup": {
+            "type": "object",
+            "description": "Nested groups of {fieldName, operator, value} (docs/query.md).",
+        },
+        "sortOptions": {
+            "type": "array",
+            "items": obj({"fieldName": STRING, "isDescending": BOOLEAN}, ["fieldName"]),
+        },
+        "selectedFields": {"type": "array", "items": STRING},
+        "start": {"type": "integer", "minimum": 0},
+        "limit": {"type": "integer", "minimum": 0},
+    }
+)
+ANY_PARTIAL = obj({"Id": UUID}, ["Id"], description="A record, possibly partial.")
+TOKEN_REQUEST = obj(
+    {
+        key: STRING
+        for key in (
+            "grant_type",
+            "client_id",
+            "client_secret",
+            "username",
+            "password",
+            "refresh_token",
+            "scope",
+        )
+    },
+    ["grant_type"],
+)
+TOKEN = obj(
+    {
+        "access_token": STRING,
+        "token_type": STRING,
+        "expires_in": {"type": "integer"},
+        "refresh_token": STRING,
+        "scope": STRING,
+    },
+    ["access_token", "token_type"],
+)
+PIPELINER_ERROR = obj(
+    {
+        "success": {"const": False},
+        "code": {"type": "integer"},
+        "name": STRING,
+        "message": STRING,
+        "http_status": {"type": "integer"},
+    },
+    ["success", "code", "message"],
+    description="Pipeliner's error object (docs/pipeliner.md).",
+)
+ANY_JSON: JSON = {}
 HEALTH = obj({"status": {"const": "ok"}}, ["status"])
 READY = obj(
     {
@@ -399,6 +521,14 @@ STATIC_COMPONENTS: JSON = {
     "rb.ChoiceSetCreate": CHOICE_SET_CREATE,
     "rb.ChoiceValues": CHOICE_VALUES,
     "rb.Paging": PAGING_BODY,
+    "rb.BatchFailure": BATCH_FAILURE,
+    "rb.BatchResult": batch_result(ref("rb.Selected")),
+    "rb.Selected": ANY_PARTIAL,
+    "rb.Query": QUERY,
+    "rb.QueryPage": query_page(ref("rb.Selected")),
+    "rb.TokenRequest": TOKEN_REQUEST,
+    "rb.Token": TOKEN,
+    "rb.PipelinerError": PIPELINER_ERROR,
     "rb.Health": HEALTH,
     "rb.Ready": READY,
 }
