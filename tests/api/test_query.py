@@ -466,6 +466,8 @@ async def test_odata_list_parameters(api: Api) -> None:
     assert expanded["value"][0]["customer"]["fullName"] == "Ann"
     plain = (await api.get(f"{CUSTOMERS}/read", params={"limit": "2"})).json()
     assert plain["totalRecordCount"] == 5 and len(plain["value"]) == 2
+    top = (await api.get(f"{CUSTOMERS}/read", params={"$top": "2", "$skip": "4"})).json()
+    assert top["totalRecordCount"] == 5 and len(top["value"]) == 1
 
 
 async def test_odata_cursor_pages(api: Api) -> None:

@@ -23,7 +23,7 @@ from recordbase.core.query.service import QueryPage, QueryRequest
 from recordbase.errors import InvalidCursor
 from recordbase.services import Services
 
-ODATA_PARAMETERS = ("$filter", "$orderby", "$select", "$expand")
+ODATA_PARAMETERS = ("$filter", "$orderby", "$select", "$expand", "$top", "$skip", "cursor")
 
 
 def has_odata(request: Request) -> bool:
