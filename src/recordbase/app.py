@@ -59,7 +59,9 @@ async def open_services(
         identity, principals = IdentityStore(database), PrincipalStore(database)
         directory = Directory(database, identity, principals)
         await directory.ensure_builtin()
-        access = AccessTokens(settings.secret_key or await signing_key(database), settings.access_token_lifetime)
+        access = AccessTokens(
+            settings.secret_key or await signing_key(database), settings.access_token_lifetime
+        )
         blobs, record_store = open_blob_store(settings), RecordStore(database, catalog)
         records = RecordService(schemas, with_record_cleanup(record_store, blobs), limits)
         files = FileService(records, record_store, blobs, file_limits(settings))

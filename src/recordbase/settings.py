@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     access_token_lifetime: int = Field(3600, ge=60, le=86400, description="Access token lifetime in seconds.")
     log_format: str = Field(
         "json",
-        description="Log lines as `json` (one object per line, with the request id) or `console` (for people).",
+        description="Log lines as `json` (one object a line, with the request id) or `console` (for people).",
     )
     access_log: bool = Field(
         False, description="Log one line per request (method, route template, status, duration, request id)."

@@ -18,11 +18,20 @@ from tests.security.helpers import ADMIN, bearer, create_user, password_token
 
 pytestmark = pytest.mark.anyio
 
-# Routes anyone may call: health, token endpoints, the API description (it lists only what the caller may see).
+# Public routes: health, token endpoints, the API description (it lists only what the caller may see).
 PUBLIC = {
-    "/healthz", "/readyz", "/metrics", "/oauth/token", "/identity_/connect/token", "/{org}/identity_/connect/token",
-    "/oauth/revoke", "/identity_/connect/revocation", "/{org}/identity_/connect/revocation",
-    "/api/openapi.json", "/api/openapi/{dialect}.json", "/api/docs",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/oauth/token",
+    "/identity_/connect/token",
+    "/{org}/identity_/connect/token",
+    "/oauth/revoke",
+    "/identity_/connect/revocation",
+    "/{org}/identity_/connect/revocation",
+    "/api/openapi.json",
+    "/api/openapi/{dialect}.json",
+    "/api/docs",
 }
 # Allowed to any authenticated principal: a personal token for oneself.
 SELF_SERVICE = {("POST", "/api/admin/tokens")}
@@ -31,11 +40,11 @@ BODIES: dict[str, Any] = {
     "insert": {"fullName": "x"},
     "update": {"fullName": "x"},
     "insert-batch": [{"fullName": "x"}],
-    "update-batch": [],
-    "delete-batch": [],
+    "update-batch": [{"Id": "{record_id}", "fullName": "x"}],
+    "delete-batch": ["{record_id}"],
     "query": {},
     "batch-modify": [{"name": "x"}],
-    "batch-delete": [],
+    "batch-delete": ["{record_id}"],
     "Entity": {"entityDefinition": {"name": "Sneaky", "fields": []}},
     "choiceset": {"name": "Sneaky", "values": ["A"]},
     "roles": {"name": "Sneaky"},
@@ -56,7 +65,8 @@ def route_table(table: list[BaseRoute], prefix: str = "") -> list[tuple[str, str
 def checked_routes() -> list[tuple[str, str]]:
     """Every (method, template) under the bare `/api` prefix (the org/tenant prefixes share its routes)."""
     return [
-        (m, p) for m, p in route_table(routes())
+        (m, p)
+        for m, p in route_table(routes())
         if not p.startswith("/{org}/{tenant}") and p not in PUBLIC and (m, p) not in SELF_SERVICE
     ]
 
@@ -79,13 +89,37 @@ async def test_route_is_forbidden_without_a_role(api: Api, method: str, template
     await create_user(api, "nobody", [])
     headers = bearer((await password_token(api, "nobody"))["access_token"])
     ids = {
-        "entity_id": entities["Customer"], "entity_name": "Customer", "record_id": record["Id"],
-        "field_name": "photo", "role_id": role["id"], "principal_id": victim, "group_id": group["id"],
-        "member_id": victim, "kind": "users", "space": "default", "dialect": "dataservice",
+        "entity_id": entities["Customer"],
+        "entity_name": "Customer",
+        "record_id": record["Id"],
+        "field_name": "photo",
+        "role_id": role["id"],
+        "principal_id": victim,
+        "group_id": group["id"],
+        "member_id": victim,
+        "kind": "users",
+        "space": "default",
+        "dialect": "dataservice",
+        "id": record["Id"],
     }
     path = await concrete(api, template, ids)
     last = template.rstrip("/").split("/")[-1]
-    body = BODIES.get(last)
-    response = await api.request(method, path, json=body if method in ("POST", "PUT", "PATCH") else None, headers=headers)
+    body = _fill(BODIES.get(last, {"fullName": "x"}), ids)
+    if template.startswith("/api/Attachment") and method == "POST":
+        response = await api.post(path, files={"file": ("a.txt", b"data", "text/plain")}, headers=headers)
+    else:
+        sends = method in ("POST", "PUT", "PATCH")
+        response = await api.request(method, path, json=body if sends else None, headers=headers)
     assert response.status_code == 403, (method, path, response.status_code, response.text[:200])
     assert (await api.get(f"/api/EntityService/Customer/read/{record['Id']}")).json()["fullName"] == "Owned"
+
+
+def _fill(body: Any, ids: dict[str, str]) -> Any:
+    """Put the scenario's ids into a body template."""
+    if isinstance(body, str):
+        return body.format(**ids)
+    if isinstance(body, list):
+        return [_fill(item, ids) for item in body]
+    if isinstance(body, dict):
+        return {key: _fill(value, ids) for key, value in body.items()}
+    return body

@@ -20,7 +20,12 @@ async def setup(api: Api) -> None:
         api, "Customer", [field("fullName"), field("salary", "INT", isRbacEnabled=True), field("region")]
     )
     await create_entity(
-        api, "Invoice", [field("title"), field("customer", "UNIQUEIDENTIFIER", "Relationship", referenceEntityName="Customer")]
+        api,
+        "Invoice",
+        [
+            field("title"),
+            field("customer", "UNIQUEIDENTIFIER", "Relationship", referenceEntityName="Customer"),
+        ],
     )
 
 
@@ -74,8 +79,16 @@ async def test_role_removed_mid_session(api: Api) -> None:
 
 async def test_own_records_only(api: Api) -> None:
     await setup(api)
-    role = {"name": "Own", "rights": ["view_schema"], "entities": {"Customer": {
-        "actions": ["read", "create", "update", "delete"], "ownOnly": ["read", "update", "delete"]}}}
+    role = {
+        "name": "Own",
+        "rights": ["view_schema"],
+        "entities": {
+            "Customer": {
+                "actions": ["read", "create", "update", "delete"],
+                "ownOnly": ["read", "update", "delete"],
+            }
+        },
+    }
     await make_role(api, role)
     ann = await user_headers(api, "ann1", ["Own"])
     bob = await user_headers(api, "bob1", ["Own"])
@@ -98,8 +111,13 @@ async def test_own_records_only(api: Api) -> None:
 
 async def test_read_all_update_own_is_403_on_others(api: Api) -> None:
     await setup(api)
-    await make_role(api, {"name": "Mixed", "entities": {"Customer": {
-        "actions": ["read", "create", "update"], "ownOnly": ["update"]}}})
+    await make_role(
+        api,
+        {
+            "name": "Mixed",
+            "entities": {"Customer": {"actions": ["read", "create", "update"], "ownOnly": ["update"]}},
+        },
+    )
     ann = await user_headers(api, "ann2", ["Mixed"])
     other = (await api.post(f"{CUSTOMER}/insert", json={"fullName": "admin's"})).json()
     assert (await api.get(f"{CUSTOMER}/read/{other['Id']}", headers=ann)).status_code == 200
@@ -116,8 +134,12 @@ async def test_forbidden_field_is_invisible(api: Api) -> None:
     assert "salary" not in record and record["fullName"] == "A"
     listed = (await api.get(f"{CUSTOMER}/read", headers=reader)).json()["value"]
     assert all("salary" not in r for r in listed)
-    invoice = (await api.get(f"{DS}/EntityService/Invoice/read", params={"expansionLevel": 2}, headers=reader)).json()
-    assert invoice["value"][0]["customer"]["fullName"] == "A" and "salary" not in invoice["value"][0]["customer"]
+    invoice = (
+        await api.get(f"{DS}/EntityService/Invoice/read", params={"expansionLevel": 2}, headers=reader)
+    ).json()
+    assert (
+        invoice["value"][0]["customer"]["fullName"] == "A" and "salary" not in invoice["value"][0]["customer"]
+    )
     metadata = (await api.get(f"{DF}/Entity/Customer/metadata", headers=reader)).json()
     assert "salary" in {f["name"] for f in metadata["fields"]}  # View All Schema shows definitions
     write = await api.post(f"{CUSTOMER}/insert", json={"fullName": "B", "salary": 1}, headers=reader)
@@ -127,8 +149,14 @@ async def test_forbidden_field_is_invisible(api: Api) -> None:
 async def test_field_grant_makes_a_field_visible(api: Api) -> None:
     await setup(api)
     await api.post(f"{CUSTOMER}/insert", json={"fullName": "A", "salary": 99})
-    await make_role(api, {"name": "Payroll", "entities": {"Customer": {"actions": ["read", "update"]}},
-                          "fields": {"Customer": {"salary": {"read": True, "write": False}}}})
+    await make_role(
+        api,
+        {
+            "name": "Payroll",
+            "entities": {"Customer": {"actions": ["read", "update"]}},
+            "fields": {"Customer": {"salary": {"read": True, "write": False}}},
+        },
+    )
     payroll = await user_headers(api, "pay1", ["Payroll"])
     record = (await api.get(f"{CUSTOMER}/read", headers=payroll)).json()["value"][0]
     assert record["salary"] == 99

@@ -18,12 +18,19 @@ def forge(api: Api, **changes: object) -> str:
     """A token signed with the server's own key, with some claims changed."""
     now = int(time.time())
     claims: dict[str, object] = {
-        "iss": "recordbase", "aud": "recordbase", "sub": "00000000-0000-0000-0000-000000000001",
-        "scope": "DataService.Data.Read DataService.Schema.Read", "iat": now, "nbf": now, "exp": now + 600,
+        "iss": "recordbase",
+        "aud": "recordbase",
+        "sub": "00000000-0000-0000-0000-000000000001",
+        "scope": "DataService.Data.Read DataService.Schema.Read",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
         "jti": "forged",
     }
     claims.update(changes)
-    return jwt.encode({k: v for k, v in claims.items() if v is not None}, api.services.auth.access.key, "HS256")
+    return jwt.encode(
+        {k: v for k, v in claims.items() if v is not None}, api.services.auth.access.key, "HS256"
+    )
 
 
 async def assert_401(api: Api, token: str) -> None:
@@ -51,16 +58,30 @@ async def test_not_yet_valid_token(api: Api) -> None:
 
 
 async def test_wrong_signature(api: Api) -> None:
-    token = jwt.encode({"sub": "x", "aud": "recordbase", "iss": "recordbase", "exp": int(time.time()) + 60}, "other-key-" * 4, "HS256")
+    token = jwt.encode(
+        {"sub": "x", "aud": "recordbase", "iss": "recordbase", "exp": int(time.time()) + 60},
+        "other-key-" * 4,
+        "HS256",
+    )
     await assert_401(api, token)
     head, payload, _ = forge(api).split(".")
     await assert_401(api, f"{head}.{payload}.AAAA")
 
 
 async def test_alg_none(api: Api) -> None:
-    unsigned = jwt.encode({"sub": "00000000-0000-0000-0000-000000000001", "aud": "recordbase", "iss": "recordbase",
-                           "exp": int(time.time()) + 60, "nbf": int(time.time()), "iat": int(time.time()), "jti": "n"},
-                          None, algorithm="none")
+    unsigned = jwt.encode(
+        {
+            "sub": "00000000-0000-0000-0000-000000000001",
+            "aud": "recordbase",
+            "iss": "recordbase",
+            "exp": int(time.time()) + 60,
+            "nbf": int(time.time()),
+            "iat": int(time.time()),
+            "jti": "n",
+        },
+        None,
+        algorithm="none",
+    )
     await assert_401(api, unsigned)
 
 
@@ -91,16 +112,23 @@ async def test_refresh_rotation_and_reuse_revokes_the_family(api: Api) -> None:
     reused = await api.post("/oauth/token", data=form)
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
     await assert_401(api, rotated["access_token"])
-    after = await api.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]})
+    after = await api.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]}
+    )
     assert after.status_code == 400
 
 
 async def test_refresh_cannot_widen_scope(api: Api) -> None:
     await create_user(api, "cy.dale", ["Data Writer"])
     narrow = await password_token(api, "cy.dale", scope="DataService.Data.Read")
-    wider = await api.post("/oauth/token", data={
-        "grant_type": "refresh_token", "refresh_token": narrow["refresh_token"],
-        "scope": "DataService.Data.Read DataService.Data.Write"})
+    wider = await api.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": narrow["refresh_token"],
+            "scope": "DataService.Data.Read DataService.Data.Write",
+        },
+    )
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
 
 
@@ -109,7 +137,11 @@ async def test_client_credentials(api: Api) -> None:
     assert created.status_code == 201
     app = created.json()
     await api.request("PUT", f"{ADMIN}/roles/Data Reader/assignments/{app['id']}")
-    form = {"grant_type": "client_credentials", "client_id": app["clientId"], "client_secret": app["clientSecret"]}
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": app["clientId"],
+        "client_secret": app["clientSecret"],
+    }
     granted = await api.post("/identity_/connect/token", data=form)
     assert granted.status_code == 200 and "refresh_token" not in granted.json()
     assert (await api.get(f"{DF}/Entity", headers=bearer(granted.json()["access_token"]))).status_code == 200
@@ -118,19 +150,28 @@ async def test_client_credentials(api: Api) -> None:
 
 
 async def test_unsupported_grant_and_bad_requests(api: Api) -> None:
-    assert (await api.post("/oauth/token", data={"grant_type": "implicit"})).json()["error"] == "unsupported_grant_type"
+    assert (await api.post("/oauth/token", data={"grant_type": "implicit"})).json()[
+        "error"
+    ] == "unsupported_grant_type"
     assert (await api.post("/oauth/token", json=[1])).status_code == 400
-    assert (await api.post("/oauth/token", content=b"x", headers={"content-type": "text/plain"})).status_code == 415
+    assert (
+        await api.post("/oauth/token", content=b"x", headers={"content-type": "text/plain"})
+    ).status_code == 415
 
 
 async def test_brute_force_is_rate_limited(api: Api) -> None:
     await create_user(api, "dee.eve", ["Data Reader"])
     statuses = []
     for attempt in range(12):
-        response = await api.post("/oauth/token", data={"grant_type": "password", "username": "dee.eve", "password": f"guess{attempt}"})
+        response = await api.post(
+            "/oauth/token",
+            data={"grant_type": "password", "username": "dee.eve", "password": f"guess{attempt}"},
+        )
         statuses.append(response.status_code)
     assert statuses[:10] == [400] * 10 and statuses[10:] == [429, 429]
-    limited = await api.post("/oauth/token", data={"grant_type": "password", "username": "dee.eve", "password": PASSWORD})
+    limited = await api.post(
+        "/oauth/token", data={"grant_type": "password", "username": "dee.eve", "password": PASSWORD}
+    )
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
 
 
@@ -143,11 +184,15 @@ async def test_disabled_user_loses_access_at_once(api: Api) -> None:
 
 async def test_personal_access_token_with_expiry_and_scopes(api: Api) -> None:
     await standard_entities(api)
-    made = await api.post(f"{ADMIN}/tokens", json={"name": "script", "scopes": ["DataService.Data.Read"], "expiresInDays": 7})
+    made = await api.post(
+        f"{ADMIN}/tokens", json={"name": "script", "scopes": ["DataService.Data.Read"], "expiresInDays": 7}
+    )
     assert made.status_code == 201
     token = made.json()["token"]
     assert (await api.get(f"{DS}/EntityService/Customer/read", headers=bearer(token))).status_code == 200
-    write = await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": "X"}, headers=bearer(token))
+    write = await api.post(
+        f"{DS}/EntityService/Customer/insert", json={"fullName": "X"}, headers=bearer(token)
+    )
     assert write.status_code == 403
 
 

@@ -108,7 +108,9 @@ async def update_principal(request: Request, actor: Actor, services: Services) -
 async def group_member(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
     params = request.path_params
-    await services.directory.membership(actor, params["group_id"], params["member_id"], add=request.method == "PUT")
+    await services.directory.membership(
+        actor, params["group_id"], params["member_id"], add=request.method == "PUT"
+    )
     return Response(status_code=204)
 
 
@@ -159,7 +161,9 @@ async def create_token(request: Request, actor: Actor, services: Services) -> Re
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
         raise BadRequest("expiresInDays must be an integer from 1 to 3650.")
     name = str(body.get("name") or "personal access token")[:200]
-    created = await services.directory.personal_token(actor, principal_id, name, scopes or sorted(actor.scopes), days)
+    created = await services.directory.personal_token(
+        actor, principal_id, name, scopes or sorted(actor.scopes), days
+    )
     return JSONResponse({"token": created}, status_code=201, headers=NO_STORE)
 
 

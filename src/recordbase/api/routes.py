@@ -81,14 +81,24 @@ def admin_routes() -> list[BaseRoute]:
         Route("/roles", dataservice(identity.save_role), methods=["POST"]),
         Route("/roles/{role_id}", dataservice(identity.save_role), methods=["PUT"]),
         Route("/roles/{role_id}", dataservice(identity.delete_role), methods=["DELETE"]),
-        Route("/roles/{role_id}/assignments/{principal_id}", dataservice(identity.role_assignment), methods=["PUT"]),
-        Route("/roles/{role_id}/assignments/{principal_id}", dataservice(identity.role_assignment), methods=["DELETE"]),
+        Route(
+            "/roles/{role_id}/assignments/{principal_id}",
+            dataservice(identity.role_assignment),
+            methods=["PUT"],
+        ),
+        Route(
+            "/roles/{role_id}/assignments/{principal_id}",
+            dataservice(identity.role_assignment),
+            methods=["DELETE"],
+        ),
         Route("/assignments", dataservice(identity.list_assignments), methods=["GET"]),
         Route("/tokens", dataservice(identity.create_token), methods=["POST"]),
         Route("/audit", dataservice(identity.audit_log), methods=["GET"]),
         Route("/principals/{principal_id}", dataservice(identity.update_principal), methods=["PATCH"]),
         Route("/groups/{group_id}/members/{member_id}", dataservice(identity.group_member), methods=["PUT"]),
-        Route("/groups/{group_id}/members/{member_id}", dataservice(identity.group_member), methods=["DELETE"]),
+        Route(
+            "/groups/{group_id}/members/{member_id}", dataservice(identity.group_member), methods=["DELETE"]
+        ),
         Route("/{kind}", dataservice(identity.list_principals), methods=["GET"]),
         Route("/{kind}", dataservice(identity.create_principal), methods=["POST"]),
     ]

@@ -34,14 +34,16 @@ class Directory:
         self.tokens = tokens
 
     @asynccontextmanager
-    async def change(self, actor: Actor, action: str, target: str, details: dict[str, Any]) -> AsyncIterator[Connection]:
+    async def change(
+        self, actor: Actor, action: str, target: str, details: dict[str, Any]
+    ) -> AsyncIterator[Connection]:
         async with self.database.transaction() as connection:
             yield connection
             await self.identity.record_audit(connection, actor.id, action, target, details)
             await self.identity.bump_security_version(connection)
 
     async def ensure_builtin(self) -> None:
-        """Built-in roles exist as rows (assignments refer to them) and the bootstrap admin holds Administrator."""
+        """Built-in roles exist as rows (assignments refer to them); the bootstrap admin is Administrator."""
         async with self.database.transaction() as connection:
             known = {r["id"] for r in await self.identity.roles(connection)}
             for role in BUILTIN_ROLES:
@@ -52,7 +54,9 @@ class Directory:
                 await self.identity.assign(connection, SYSTEM_ACTOR_ID, BUILTIN_ROLES[0].id)
                 await self.identity.bump_security_version(connection)
 
-    async def create_principal(self, actor: Actor, kind: str, name: str, login: str | None, secret: str | None) -> dict[str, Any]:
+    async def create_principal(
+        self, actor: Actor, kind: str, name: str, login: str | None, secret: str | None
+    ) -> dict[str, Any]:
         if kind not in KINDS:
             raise BadRequest(f"kind must be one of {', '.join(KINDS)}.")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
@@ -79,13 +83,22 @@ class Directory:
             found = await self.identity.principal(connection, principal_id)
             if found is None:
                 raise NotFound(f"Principal '{principal_id}' does not exist.")
-            login = next((p["login"] for p in await self.identity.list_principals(connection, found[0]) if p["id"] == principal_id), None)
+            login = next(
+                (
+                    p["login"]
+                    for p in await self.identity.list_principals(connection, found[0])
+                    if p["id"] == principal_id
+                ),
+                None,
+            )
             if not login:
                 raise Conflict("This principal has no login.")
             await self.identity.set_login(connection, principal_id, login, hash_secret(secret))
 
     async def set_disabled(self, actor: Actor, principal_id: str, disabled: bool) -> None:
-        async with self.change(actor, "principal.disable" if disabled else "principal.enable", principal_id, {}) as connection:
+        async with self.change(
+            actor, "principal.disable" if disabled else "principal.enable", principal_id, {}
+        ) as connection:
             if not await self.identity.set_disabled(connection, principal_id, disabled):
                 raise NotFound(f"Principal '{principal_id}' has no login to disable.")
 
@@ -94,9 +107,15 @@ class Directory:
             return await self.identity.list_principals(connection, kind)
 
     async def membership(self, actor: Actor, group_id: str, member_id: str, *, add: bool) -> None:
-        async with self.change(actor, "group.add" if add else "group.remove", group_id, {"member": member_id}) as connection:
+        async with self.change(
+            actor, "group.add" if add else "group.remove", group_id, {"member": member_id}
+        ) as connection:
             group = await self.identity.principal(connection, group_id)
-            if group is None or group[0] != "group" or await self.identity.principal(connection, member_id) is None:
+            if (
+                group is None
+                or group[0] != "group"
+                or await self.identity.principal(connection, member_id) is None
+            ):
                 raise NotFound("No such group or member.")
             if add:
                 await self.identity.add_member(connection, group_id, member_id)
@@ -146,19 +165,33 @@ class Directory:
             return [{"principalId": p, "roleId": r} for p, r in await self.identity.assignments(connection)]
 
     async def personal_token(
-        self, actor: Actor, principal_id: str, name: str, scopes: list[str] | None, expires_in_days: int | None
+        self,
+        actor: Actor,
+        principal_id: str,
+        name: str,
+        scopes: list[str] | None,
+        expires_in_days: int | None,
     ) -> str:
         """A personal access token for scripts; shown once, stored as a hash."""
         unknown = set(scopes or []) - set(Scope)
         if unknown:
             raise BadRequest(f"Unknown scope: {', '.join(sorted(unknown))}.")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        expires = (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat() if expires_in_days else None
-        async with self.change(actor, "token.create", principal_id, {"name": name, "scopes": scopes}) as connection:
+        expires = (
+            (datetime.now(UTC) + timedelta(days=expires_in_days)).isoformat() if expires_in_days else None
+        )
+        async with self.change(
+            actor, "token.create", principal_id, {"name": name, "scopes": scopes}
+        ) as connection:
             if await self.identity.principal(connection, principal_id) is None:
                 raise NotFound(f"Principal '{principal_id}' does not exist.")
         await self.tokens.add_token(
-            str(uuid.uuid4()), hash_token(token), principal_id, name, is_admin=False, expires_at=expires,
+            str(uuid.uuid4()),
+            hash_token(token),
+            principal_id,
+            name,
+            is_admin=False,
+            expires_at=expires,
             scopes=" ".join(sorted(scopes)) if scopes else None,
         )
         return token

@@ -22,7 +22,10 @@ def role_to_json(role: Role) -> dict[str, Any]:
         "builtin": role.builtin,
         "rights": sorted(r.value for r in role.rights),
         "entities": {
-            name: {"actions": sorted(a.value for a in g.actions), "ownOnly": sorted(a.value for a in g.own_only)}
+            name: {
+                "actions": sorted(a.value for a in g.actions),
+                "ownOnly": sorted(a.value for a in g.own_only),
+            }
             for name, g in role.entities.items()
         },
         "fields": {
@@ -47,7 +50,8 @@ def role_from_json(role_id: str, body: Any) -> Role:
         }
         fields = {
             str(entity).lower(): {
-                str(name): FieldGrant(bool(g.get("read")), bool(g.get("write"))) for name, g in dict(grants).items()
+                str(name): FieldGrant(bool(g.get("read")), bool(g.get("write")))
+                for name, g in dict(grants).items()
             }
             for entity, grants in dict(body.get("fields", {})).items()
         }

@@ -25,7 +25,14 @@ from recordbase.auth.roles import builtin_role, role_from_json
 from recordbase.auth.tokens import TOKEN_PREFIX, hash_token
 from recordbase.core.actors import Actor
 from recordbase.core.permissions import ALL_SCOPES, Role, Scope, effective
-from recordbase.errors import InvalidClient, InvalidScope, NotAuthenticated, OAuthError, RateLimited, UnsupportedGrantType
+from recordbase.errors import (
+    InvalidClient,
+    InvalidScope,
+    NotAuthenticated,
+    OAuthError,
+    RateLimited,
+    UnsupportedGrantType,
+)
 from recordbase.storage.database import Database
 from recordbase.storage.identity import IdentityStore
 from recordbase.storage.principals import PrincipalStore
@@ -56,7 +63,12 @@ class TokenResponse:
 
 class AuthService:
     def __init__(
-        self, database: Database, identity: IdentityStore, tokens: PrincipalStore, access: AccessTokens, message: str
+        self,
+        database: Database,
+        identity: IdentityStore,
+        tokens: PrincipalStore,
+        access: AccessTokens,
+        message: str,
     ) -> None:
         self.database = database
         self.identity = identity
@@ -96,7 +108,9 @@ class AuthService:
         return await self._actor(row.principal_id, scopes, [])
 
     async def _actor(self, principal_id: str, scopes: frozenset[str], revocation_keys: list[str]) -> Actor:
-        state = await self.identity.request_state(principal_id, [f"principal:{principal_id}", *revocation_keys])
+        state = await self.identity.request_state(
+            principal_id, [f"principal:{principal_id}", *revocation_keys]
+        )
         if state.revoked or state.disabled:
             raise NotAuthenticated(self.message)
         roles = await self._roles_of(principal_id, state.security_version)
@@ -143,14 +157,18 @@ class AuthService:
         key = f"login:{login.lower()}"
         if not self._limiter.test(FAILED_LOGINS, key):
             reset, _ = self._limiter.get_window_stats(FAILED_LOGINS, key)
-            raise RateLimited("Too many failed sign-in attempts; try again later.", max(1, int(reset - time.time())))
+            raise RateLimited(
+                "Too many failed sign-in attempts; try again later.", max(1, int(reset - time.time()))
+            )
         found = await self.identity.login(login) if login else None
         if not verify_secret(found.secret_hash if found else None, secret) or found is None or found.disabled:
             self._limiter.hit(FAILED_LOGINS, key)
             raise failure("Invalid credentials.")
         return found.principal_id
 
-    async def _issue(self, principal_id: str, scopes: frozenset[str], with_refresh: bool, family: str | None = None) -> TokenResponse:
+    async def _issue(
+        self, principal_id: str, scopes: frozenset[str], with_refresh: bool, family: str | None = None
+    ) -> TokenResponse:
         refresh = None
         if with_refresh:
             family = family or secrets.token_hex(16)

@@ -18,6 +18,7 @@ mid-batch leaves nothing of it behind, and no record is ever half-written.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ import uuid_utils
 from recordbase.core.actors import Actor
 from recordbase.core.expand import plain
 from recordbase.core.fields.temporal import truncate_ms
+from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions
 from recordbase.core.ports import Record, RecordWriter
 from recordbase.core.schema import Entity, FieldType, Schema
 from recordbase.core.validation import check_insert, check_update
 from recordbase.errors import (
     FieldError,
+    Forbidden,
     RecordbaseError,
     RecordNotFound,
     RecordReferenced,
@@ -143,10 +146,19 @@ class Slot:
         return Outcome(self.index, self.item.op, record_id, self.record, self.error)
 
 
-async def plan(writer: RecordWriter, schema: Schema, entity: Entity, items: Sequence[Item]) -> list[Slot]:
+async def plan(
+    writer: RecordWriter,
+    schema: Schema,
+    entity: Entity,
+    items: Sequence[Item],
+    permissions: Permissions | None = None,
+) -> list[Slot]:
     """Check every item of a batch without writing anything; failures are set on their slots."""
     slots = [Slot(index, item, problems=list(item.errors)) for index, item in enumerate(items)]
     await _read_targets(writer, entity, slots)
+    if permissions is not None:
+        for slot in slots:
+            _check_access(entity, slot, permissions)
     for slot in slots:
         _check_body(schema, entity, slot)
     await _check_relations(writer, schema, entity, slots)
@@ -231,13 +243,50 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
             slot.error = not_found(entity, slot.item.id)
 
 
+ACTION = {Op.INSERT: Action.CREATE, Op.UPDATE: Action.UPDATE, Op.DELETE: Action.DELETE}
+
+
+def _check_access(entity: Entity, slot: Slot, permissions: Permissions) -> None:
+    """Per record: "own records only" rules, and fields under access control.
+
+    A record the caller may not even read does not exist for them (404); one they may read
+    but not change is a 403. A field they may not read is unknown to them, so the error
+    says exactly what it would say for a field that does not exist.
+    """
+    if slot.error is not None:
+        return
+    owner = slot.current["CreatedBy"] if slot.current else None
+    if slot.current is not None:
+        read = permissions.row_rule(entity, Action.READ)
+        if read is None or (read.created_by is not None and owner != read.created_by):
+            slot.error = not_found(entity, slot.item.id)
+            return
+        rule = permissions.row_rule(entity, ACTION[slot.item.op])
+        if rule is None or (rule.created_by is not None and owner != rule.created_by):
+            slot.error = Forbidden(FORBIDDEN_TEXT)
+            return
+    body = slot.item.body if isinstance(slot.item.body, dict) else {}
+    for name in body:
+        if permissions.can_write_field(entity, name):
+            continue
+        if permissions.can_read_field(entity, name):
+            slot.error = Forbidden(FORBIDDEN_TEXT)
+            return
+        slot.problems.append(
+            FieldError(name, "UNKNOWN_FIELD", f"Entity '{entity.name}' has no field '{name}'.")
+        )
+
+
 def _check_body(schema: Schema, entity: Entity, slot: Slot) -> None:
     if slot.error is not None or slot.item.op is Op.DELETE:
         return
     if slot.item.op is Op.INSERT:
         checked = check_insert(entity, slot.item.body, schema)
     elif slot.current is not None:
-        checked = check_update(entity, slot.item.body, schema, plain(entity, slot.current))
+        current = slot.current
+        checked = check_update(
+            entity, slot.item.body, schema, functools.cache(lambda: plain(entity, current))
+        )
     else:
         return
     slot.values = checked.values

@@ -119,7 +119,9 @@ class SchemaService:
         await self.cache.reload()
         return schema.choice_set(draft.name)
 
-    async def add_choice_values(self, ref: str, values: Sequence[tuple[str, str]], actor_id: str) -> ChoiceSet:
+    async def add_choice_values(
+        self, ref: str, values: Sequence[tuple[str, str]], actor_id: str
+    ) -> ChoiceSet:
         async with self.store.change(Audit(actor_id, "choiceset.update", ref)) as change:
             schema = await add_choice_values(change, change.schema, change.schema.choice_set(ref), values)
         await self.cache.reload()
@@ -256,7 +258,9 @@ async def apply_document(change: SchemaChange, document: SchemaDocument, *, prun
     for entity_draft in document.entities:
         if schema.find_entity(entity_draft.name) is None:
             plain = [f for f in entity_draft.fields if f.type is not FieldType.RELATIONSHIP]
-            schema = await create_entity(change, schema, replace(entity_draft, fields=tuple(plain), indexes=()))
+            schema = await create_entity(
+                change, schema, replace(entity_draft, fields=tuple(plain), indexes=())
+            )
             done.append(f"created entity {entity_draft.name}")
     for entity_draft in document.entities:
         schema, steps = await _converge_entity(change, schema, entity_draft, prune=prune)

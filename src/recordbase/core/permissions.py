@@ -151,7 +151,9 @@ class Permissions:
         """None when `action` is not allowed at all; otherwise the rows it may touch."""
         if ACTION_SCOPE[action] not in self.scopes:
             return None
-        grants = [g for g in (r.grant_for(entity) for r in self.roles) if g is not None and action in g.actions]
+        grants = [
+            g for g in (r.grant_for(entity) for r in self.roles) if g is not None and action in g.actions
+        ]
         if not grants:
             return None
         if any(action not in g.own_only for g in grants):

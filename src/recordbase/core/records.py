@@ -25,6 +25,7 @@ from recordbase.core.batch import (
     plan,
 )
 from recordbase.core.expand import expand
+from recordbase.core.permissions import Action
 from recordbase.core.ports import Record, RecordStore
 from recordbase.core.schema import Entity, Schema
 from recordbase.core.schema_cache import SchemaCache
@@ -38,6 +39,8 @@ from recordbase.errors import (
 )
 
 WRITE_ATTEMPTS = 3
+OP_ACTION = {Op.INSERT: Action.CREATE, Op.UPDATE: Action.UPDATE, Op.DELETE: Action.DELETE}
+
 T = TypeVar("T")
 
 
@@ -91,25 +94,29 @@ class RecordService:
         schema, entity = await self.entity(ref)
         return await work(schema, entity)
 
-    async def get(self, ref: str, record_id: str, level: int) -> tuple[Entity, Record]:
+    async def get(self, ref: str, record_id: str, level: int, actor: Actor) -> tuple[Entity, Record]:
+        """One record; a record an "own records only" caller did not create does not exist for them."""
+
         async def work(schema: Schema, entity: Entity) -> tuple[Entity, Record]:
+            rule = actor.permissions.require(entity, Action.READ)
             key = record_key(entity, record_id)
-            found = await self.store.fetch_by_ids(schema, entity, [key])
-            if key not in found:
+            found = (await self.store.fetch_by_ids(schema, entity, [key])).get(key)
+            if found is None or (rule.created_by is not None and found["CreatedBy"] != rule.created_by):
                 raise RecordNotFound(f"Record '{record_id}' does not exist in entity '{entity.name}'.")
-            records = [found[key]]
-            await expand(self.store, schema, entity, records, level)
+            records = [found]
+            await expand(self.store, schema, entity, records, level, actor.permissions)
             return entity, records[0]
 
         return await self.retrying(ref, work)
 
-    async def page(self, ref: str, start: int, limit: int, level: int) -> Page:
+    async def page(self, ref: str, start: int, limit: int, level: int, actor: Actor) -> Page:
         if start < 0 or not 1 <= limit <= self.limits.list_max:
             raise BadRequest(f"start must be >= 0 and limit between 1 and {self.limits.list_max}.")
 
         async def work(schema: Schema, entity: Entity) -> Page:
-            records, total = await self.store.page(schema, entity, start, limit)
-            await expand(self.store, schema, entity, records, level)
+            rule = actor.permissions.require(entity, Action.READ)
+            records, total = await self.store.page(schema, entity, start, limit, rule.created_by)
+            await expand(self.store, schema, entity, records, level, actor.permissions)
             return Page(entity, records, total)
 
         return await self.retrying(ref, work)
@@ -136,9 +143,11 @@ class RecordService:
             )
 
         async def work(schema: Schema, entity: Entity) -> BatchResult:
+            for op in {item.op for item in items}:
+                actor.permissions.require(entity, OP_ACTION[op])
             result = await self._write_batch(schema, entity, items, actor, mode)
             records = [o.record for o in result.successes if o.op is not Op.DELETE and o.record is not None]
-            await expand(self.store, schema, entity, records, level)
+            await expand(self.store, schema, entity, records, level, actor.permissions)
             return result
 
         return await self.retrying(ref, work)
@@ -168,7 +177,7 @@ class RecordService:
     ) -> BatchResult:
         try:
             async with self.store.writer(schema) as writer:
-                slots = await plan(writer, schema, entity, items)
+                slots = await plan(writer, schema, entity, items, actor.permissions)
                 await self._raise_if_stale(slots)
                 outcomes = [slot.outcome() for slot in await execute(writer, entity, slots, actor, mode)]
                 if mode is Mode.ATOMIC and any(o.error is not None for o in outcomes):

@@ -53,7 +53,7 @@ class IdentityStore:
     def __init__(self, database: Database) -> None:
         self.database = database
         m, r = tables.meta, tables.revocations
-        keys = sa.bindparam("keys", expanding=True)
+        keys: sa.BindParameter[list[str]] = sa.bindparam("keys", expanding=True)
         self._state = database.prepare(
             sa.select(
                 sa.select(m.c.value).where(m.c.key == "security_version").scalar_subquery(),
@@ -66,7 +66,9 @@ class IdentityStore:
 
     async def request_state(self, principal_id: str, revocation_keys: list[str]) -> RequestState:
         async with self.database.read() as connection:
-            rows = await connection.fetch(self._state, {"principal_id": principal_id, "keys": revocation_keys})
+            rows = await connection.fetch(
+                self._state, {"principal_id": principal_id, "keys": revocation_keys}
+            )
         version, revoked, disabled = rows[0]
         return RequestState(int(version), bool(revoked), bool(disabled))
 
@@ -97,16 +99,22 @@ class IdentityStore:
         keys = ("id", "name", "createdAt", "login", "disabled")
         return [dict(zip(keys, (*row[:4], bool(row[4])), strict=True)) for row in rows]
 
-    async def set_login(self, connection: Connection, principal_id: str, login: str, secret_hash: str) -> None:
+    async def set_login(
+        self, connection: Connection, principal_id: str, login: str, secret_hash: str
+    ) -> None:
         s = tables.principal_secrets
         await connection.execute(sa.delete(s).where(s.c.principal_id == principal_id))
         await connection.execute(
-            sa.insert(s).values(principal_id=principal_id, login=login, secret_hash=secret_hash, disabled=False)
+            sa.insert(s).values(
+                principal_id=principal_id, login=login, secret_hash=secret_hash, disabled=False
+            )
         )
 
     async def set_disabled(self, connection: Connection, principal_id: str, disabled: bool) -> int:
         s = tables.principal_secrets
-        return await connection.execute(sa.update(s).where(s.c.principal_id == principal_id).values(disabled=disabled))
+        return await connection.execute(
+            sa.update(s).where(s.c.principal_id == principal_id).values(disabled=disabled)
+        )
 
     async def login(self, login: str) -> Login | None:
         s = tables.principal_secrets
@@ -129,14 +137,20 @@ class IdentityStore:
 
     async def remove_member(self, connection: Connection, group_id: str, member_id: str) -> int:
         g = tables.group_members
-        return await connection.execute(sa.delete(g).where(g.c.group_id == group_id, g.c.member_id == member_id))
+        return await connection.execute(
+            sa.delete(g).where(g.c.group_id == group_id, g.c.member_id == member_id)
+        )
 
-    async def save_role(self, connection: Connection, role_id: str, name: str, definition: dict[str, Any]) -> None:
+    async def save_role(
+        self, connection: Connection, role_id: str, name: str, definition: dict[str, Any]
+    ) -> None:
         r = tables.roles
         text = orjson.dumps(definition).decode()
         exists = await connection.fetch(sa.select(r.c.id).where(r.c.id == role_id))
         if exists:
-            await connection.execute(sa.update(r).where(r.c.id == role_id).values(name_key=name.lower(), definition=text))
+            await connection.execute(
+                sa.update(r).where(r.c.id == role_id).values(name_key=name.lower(), definition=text)
+            )
         else:
             await connection.execute(sa.insert(r).values(id=role_id, name_key=name.lower(), definition=text))
 
@@ -156,13 +170,17 @@ class IdentityStore:
 
     async def unassign(self, connection: Connection, principal_id: str, role_id: str) -> int:
         a = tables.role_assignments
-        return await connection.execute(sa.delete(a).where(a.c.principal_id == principal_id, a.c.role_id == role_id))
+        return await connection.execute(
+            sa.delete(a).where(a.c.principal_id == principal_id, a.c.role_id == role_id)
+        )
 
     async def role_ids_of(self, principal_id: str) -> list[str]:
         """Roles assigned to the principal directly or through any of its groups."""
         a, g = tables.role_assignments, tables.group_members
         groups = sa.select(g.c.group_id).where(g.c.member_id == principal_id)
-        statement = sa.select(a.c.role_id).where(sa.or_(a.c.principal_id == principal_id, a.c.principal_id.in_(groups)))
+        statement = sa.select(a.c.role_id).where(
+            sa.or_(a.c.principal_id == principal_id, a.c.principal_id.in_(groups))
+        )
         async with self.database.read() as connection:
             return sorted({row[0] for row in await connection.fetch(statement)})
 
@@ -173,11 +191,21 @@ class IdentityStore:
     # Refresh tokens and revocations -------------------------------------------------------------
 
     async def add_refresh(
-        self, connection: Connection, token_hash: str, family_id: str, principal_id: str, scopes: str, expires_at: str
+        self,
+        connection: Connection,
+        token_hash: str,
+        family_id: str,
+        principal_id: str,
+        scopes: str,
+        expires_at: str,
     ) -> None:
         await connection.execute(
             sa.insert(tables.refresh_tokens).values(
-                token_hash=token_hash, family_id=family_id, principal_id=principal_id, scopes=scopes, expires_at=expires_at
+                token_hash=token_hash,
+                family_id=family_id,
+                principal_id=principal_id,
+                scopes=scopes,
+                expires_at=expires_at,
             )
         )
 
@@ -192,7 +220,9 @@ class IdentityStore:
         )
         if rows:
             return RefreshUse(rows[0][0], rows[0][1], rows[0][2], reused=False)
-        known = await connection.fetch(sa.select(t.c.family_id, t.c.used_at).where(t.c.token_hash == token_hash))
+        known = await connection.fetch(
+            sa.select(t.c.family_id, t.c.used_at).where(t.c.token_hash == token_hash)
+        )
         if known and known[0][1] is not None:
             return RefreshUse(None, known[0][0], "", reused=True)
         return RefreshUse(None, None, "", reused=False)
@@ -242,6 +272,13 @@ class IdentityStore:
         async with self.database.read() as connection:
             rows = await connection.fetch(statement)
         return [
-            {"id": r[0], "at": r[1], "actorId": r[2], "action": r[3], "target": r[4], "details": orjson.loads(r[5])}
+            {
+                "id": r[0],
+                "at": r[1],
+                "actorId": r[2],
+                "action": r[3],
+                "target": r[4],
+                "details": orjson.loads(r[5]),
+            }
             for r in rows
         ]

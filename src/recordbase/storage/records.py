@@ -24,6 +24,7 @@ from recordbase.storage.sql import Prepared
 
 Record = dict[str, Any]
 SYSTEM_COLUMNS = ("Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime")
+STAMPS = frozenset({"CreateTime", "UpdateTime"})
 
 
 @dataclass
@@ -143,6 +144,23 @@ class EntityShape:
         return self.database.prepare(sa.select(sa.func.count()).select_from(self.table))
 
     @cached_property
+    def owned_count(self) -> Prepared:
+        owner = self.table.c.CreatedBy == sa.bindparam("created_by")
+        return self.database.prepare(sa.select(sa.func.count()).select_from(self.table).where(owner))
+
+    @cached_property
+    def owned_page(self) -> Prepared:
+        """The page of records one principal created ("own records only" roles)."""
+        statement = (
+            sa.select(self.table)
+            .where(self.table.c.CreatedBy == sa.bindparam("created_by"))
+            .order_by(self.table.c.Id)
+            .limit(sa.bindparam("limit"))
+            .offset(sa.bindparam("offset"))
+        )
+        return self.database.prepare(statement)
+
+    @cached_property
     def page(self) -> Prepared:
         statement = (
             sa.select(self.table)
@@ -152,18 +170,42 @@ class EntityShape:
         )
         return self.database.prepare(statement)
 
+    @cached_property
+    def _active_decoders(self) -> list[tuple[str, codecs.Codec]]:
+        return [(k, d) for k, d in zip(self.keys, self.decoders, strict=True) if d is not codecs.identity]
+
+    @cached_property
+    def _active_encoders(self) -> list[tuple[str, codecs.Codec]]:
+        return [(k, e) for k, e in self.encoders.items() if e is not codecs.identity]
+
     def decode(self, row: Row) -> Record:
-        return {
-            key: (None if value is None else decode(value))
-            for key, decode, value in zip(self.keys, self.decoders, row, strict=True)
-        }
+        record = dict(zip(self.keys, row, strict=True))
+        for key, decode in self._active_decoders:
+            value = record[key]
+            if value is not None:
+                record[key] = decode(value)
+        return record
 
     def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        encoders = self.encoders
-        return {
-            key: (value if value is None or key not in encoders else encoders[key](value))
-            for key, value in values.items()
-        }
+        return self.encode_all([values])[0]
+
+    def encode_all(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Rows as the driver takes them. A batch shares its time stamps: each is encoded once."""
+        done: dict[tuple[str, Any], Any] = {}
+        out = []
+        for row in rows:
+            values = dict(row)
+            for key, encode in self._active_encoders:
+                value = values.get(key)
+                if value is None:
+                    continue
+                if key in STAMPS:
+                    found = done.get((key, value))
+                    values[key] = found if found is not None else done.setdefault((key, value), encode(value))
+                else:
+                    values[key] = encode(value)
+            out.append(values)
+        return out
 
 
 class RecordStore:
@@ -197,11 +239,19 @@ class RecordStore:
         async with self.database.read() as connection:
             return await fetch_by_ids(connection, self.shape(schema, entity), ids)
 
-    async def page(self, schema: Schema, entity: Entity, offset: int, limit: int) -> tuple[list[Record], int]:
+    async def page(
+        self, schema: Schema, entity: Entity, offset: int, limit: int, created_by: str | None = None
+    ) -> tuple[list[Record], int]:
+        """A page in Id order and the total; with `created_by`, only that principal's records count."""
         shape = self.shape(schema, entity)
+        params = {"limit": limit, "offset": offset}
         async with self.database.read() as connection, stale_schema_guard():
-            rows = await connection.fetch(shape.page, {"limit": limit, "offset": offset})
-            total = await connection.fetch(shape.count)
+            if created_by is None:
+                rows = await connection.fetch(shape.page, params)
+                total = await connection.fetch(shape.count)
+            else:
+                rows = await connection.fetch(shape.owned_page, {**params, "created_by": created_by})
+                total = await connection.fetch(shape.owned_count, {"created_by": created_by})
         return [shape.decode(r) for r in rows], int(total[0][0])
 
     @asynccontextmanager
@@ -272,7 +322,7 @@ class RecordWriter:
 
     async def insert(self, entity: Entity, records: Sequence[Record]) -> None:
         shape = self.shape(entity)
-        rows = [shape.encode(_with_columns(shape, record)) for record in records]
+        rows = shape.encode_all(_with_columns(shape, record) for record in records)
         with constraint_errors(entity):
             await self.connection.execute_many(shape.insert, rows)
 
@@ -280,8 +330,9 @@ class RecordWriter:
         """Apply each record's changes and bump its revision: one statement per set of changed fields."""
         shape = self.shape(entity)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for record_id, values in changes:
-            groups.setdefault(tuple(sorted(values)), []).append({**shape.encode(values), "_id": record_id})
+        encoded = shape.encode_all({**values, "_id": record_id} for record_id, values in changes)
+        for row in encoded:
+            groups.setdefault(tuple(sorted(k for k in row if k != "_id")), []).append(row)
         with constraint_errors(entity):
             for columns, rows in groups.items():
                 await self.connection.execute_many(shape.update(columns), rows)

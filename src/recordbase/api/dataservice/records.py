@@ -12,6 +12,7 @@ from recordbase.api.http import JSONResponse, bool_param, int_param, json_body
 from recordbase.core.actors import Actor
 from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
 from recordbase.core.expand import MAX_LEVEL, plain
+from recordbase.core.permissions import Permissions
 from recordbase.errors import BadRequest, FieldError, ValidationFailed
 from recordbase.services import Services
 
@@ -29,8 +30,9 @@ def level(request: Request) -> int:
 
 async def read_record(request: Request, actor: Actor, services: Services) -> Response:
     depth = level(request)
-    entity, record = await services.records.get(entity_ref(request), request.path_params["record_id"], depth)
-    return JSONResponse(plain(entity, record, depth))
+    ref, record_id = entity_ref(request), request.path_params["record_id"]
+    entity, record = await services.records.get(ref, record_id, depth, actor)
+    return JSONResponse(plain(entity, record, depth, actor.permissions))
 
 
 async def list_records(request: Request, actor: Actor, services: Services) -> Response:
@@ -42,9 +44,12 @@ async def list_records(request: Request, actor: Actor, services: Services) -> Re
     start = int_param(request, "start", 0, 0, 2**31)
     limit = int_param(request, "limit", settings.list_limit_default, 1, settings.list_limit_max)
     depth = level(request)
-    page = await services.records.page(entity_ref(request), start, limit, depth)
+    page = await services.records.page(entity_ref(request), start, limit, depth, actor)
     return JSONResponse(
-        {"totalRecordCount": page.total, "value": [plain(page.entity, r, depth) for r in page.records]}
+        {
+            "totalRecordCount": page.total,
+            "value": [plain(page.entity, r, depth, actor.permissions) for r in page.records],
+        }
     )
 
 
@@ -52,7 +57,7 @@ async def insert_record(request: Request, actor: Actor, services: Services) -> R
     depth = level(request)
     body = await json_body(request, services.settings.max_body_bytes)
     entity, record = await services.records.insert(entity_ref(request), body, actor, depth)
-    return JSONResponse(plain(entity, record, depth))
+    return JSONResponse(plain(entity, record, depth, actor.permissions))
 
 
 async def update_record(request: Request, actor: Actor, services: Services) -> Response:
@@ -60,7 +65,7 @@ async def update_record(request: Request, actor: Actor, services: Services) -> R
     body = await json_body(request, services.settings.max_body_bytes)
     record_id = request.path_params["record_id"]
     entity, record = await services.records.update(entity_ref(request), record_id, body, actor, depth)
-    return JSONResponse(plain(entity, record, depth))
+    return JSONResponse(plain(entity, record, depth, actor.permissions))
 
 
 async def delete_record(request: Request, actor: Actor, services: Services) -> Response:
@@ -78,7 +83,7 @@ async def insert_batch(request: Request, actor: Actor, services: Services) -> Re
     wire = await batch_body(request, services)
     items = [Item(Op.INSERT, record) for record in wire]
     result = await services.records.batch(entity_ref(request), items, actor, batch_mode(request), depth)
-    return batch_response(result, wire, depth)
+    return batch_response(result, wire, depth, actor.permissions)
 
 
 async def update_batch(request: Request, actor: Actor, services: Services) -> Response:
@@ -86,14 +91,14 @@ async def update_batch(request: Request, actor: Actor, services: Services) -> Re
     wire = await batch_body(request, services)
     items = [update_item(record) for record in wire]
     result = await services.records.batch(entity_ref(request), items, actor, batch_mode(request), depth)
-    return batch_response(result, wire, depth)
+    return batch_response(result, wire, depth, actor.permissions)
 
 
 async def delete_batch(request: Request, actor: Actor, services: Services) -> Response:
     wire = await batch_body(request, services)
     items = [delete_item(record_id) for record_id in wire]
     result = await services.records.batch(entity_ref(request), items, actor, batch_mode(request), 1)
-    return batch_response(result, wire, 1)
+    return batch_response(result, wire, 1, actor.permissions)
 
 
 def batch_mode(request: Request) -> Mode:
@@ -132,9 +137,11 @@ def delete_item(record_id: Any) -> Item:
     )
 
 
-def batch_response(result: BatchResult, wire: list[Any], depth: int) -> Response:
+def batch_response(result: BatchResult, wire: list[Any], depth: int, permissions: Permissions) -> Response:
     body = {
-        "successRecords": [plain(result.entity, o.record, depth) for o in result.successes if o.record],
+        "successRecords": [
+            plain(result.entity, o.record, depth, permissions) for o in result.successes if o.record
+        ],
         "failureRecords": [failure(o, wire[o.index]) for o in result.failures],
     }
     return JSONResponse(body, status_code=batch_status(result))

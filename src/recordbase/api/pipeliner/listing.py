@@ -48,7 +48,7 @@ async def list_records(request: Request, actor: Actor, services: Services) -> Re
         path_depth=DEEPEST,
     )
     page = await services.query.run(entity.id, window, actor)
-    data = [render(page.entity, record, expand) for record in page.records]
+    data = [render(page.entity, record, expand, actor.permissions) for record in page.records]
     if listed.load_only is not None:
         data = [project(item, listed.load_only) for item in data]
     return JSONResponse({"success": True, "total": page.total, "page_info": page_info(page), "data": data})

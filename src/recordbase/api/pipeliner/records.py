@@ -28,9 +28,9 @@ async def get_record(request: Request, actor: Actor, services: Services) -> Resp
     entity = await resolve(request, services)
     expand = expansions(entity, request.query_params.get("expand"))
     found, record = await services.records.get(
-        entity.id, request.path_params["id"], EXPANDED if expand else 0
+        entity.id, request.path_params["id"], EXPANDED if expand else 0, actor
     )
-    return JSONResponse({"success": True, "data": render(found, record, expand)})
+    return JSONResponse({"success": True, "data": render(found, record, expand, actor.permissions)})
 
 
 async def create_record(request: Request, actor: Actor, services: Services) -> Response:
@@ -79,7 +79,7 @@ async def single(request: Request, actor: Actor, services: Services, op: Op) -> 
         body = outcome_error(outcome, names(result.entity), None)
         return JSONResponse(body, status_code=body["http_status"])
     assert outcome.record is not None
-    data = outcome.id if op is Op.DELETE else render(result.entity, outcome.record, expand)
+    data = outcome.id if op is Op.DELETE else render(result.entity, outcome.record, expand, actor.permissions)
     return JSONResponse({"success": True, "data": data}, status_code=201 if op is Op.INSERT else 200)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from recordbase.api.pipeliner.errors import Names
 from recordbase.core.expand import Related
 from recordbase.core.fields import KINDS
+from recordbase.core.permissions import Permissions
 from recordbase.core.ports import Record
 from recordbase.core.schema import Entity, Field, FieldType
 from recordbase.errors import BadRequest, FieldError
@@ -80,8 +81,16 @@ def expansions(entity: Entity, given: str | None) -> frozenset[str]:
     return wanted
 
 
-def render(entity: Entity, record: Record, expand: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """A record in Pipeliner's shape; relationships in `expand` carry the related record."""
+def render(
+    entity: Entity,
+    record: Record,
+    expand: frozenset[str] = frozenset(),
+    permissions: Permissions | None = None,
+) -> dict[str, Any]:
+    """A record in Pipeliner's shape; relationships in `expand` carry the related record.
+
+    Fields the caller may not read are left out, here and in expanded records.
+    """
     out: dict[str, Any] = {
         "id": record["Id"],
         "created": timestamp(record["CreateTime"]),
@@ -89,9 +98,11 @@ def render(entity: Entity, record: Record, expand: frozenset[str] = frozenset())
         "revision": record["Revision"],
     }
     for f in entity.fields:
+        if permissions is not None and not permissions.can_read_field(entity, f.name):
+            continue
         value = record.get(f.name)
         if f.type is FieldType.RELATIONSHIP:
-            _relation(out, f, value, expand)
+            _relation(out, f, value, expand, permissions)
         elif value is None:
             out[f.name] = None
         elif f.type is FieldType.DATETIME:
@@ -101,12 +112,18 @@ def render(entity: Entity, record: Record, expand: frozenset[str] = frozenset())
     return out
 
 
-def _relation(out: dict[str, Any], field: Field, value: Any, expand: frozenset[str]) -> None:
+def _relation(
+    out: dict[str, Any], field: Field, value: Any, expand: frozenset[str], permissions: Permissions | None
+) -> None:
     related = value if isinstance(value, Related) else None
     out[wire_name(field)] = related.id if related is not None else value
     if relation_key(field) in expand:
         found = related.record if related is not None else None
-        out[relation_key(field)] = None if found is None or related is None else render(related.entity, found)
+        out[relation_key(field)] = (
+            None
+            if found is None or related is None
+            else render(related.entity, found, permissions=permissions)
+        )
 
 
 def timestamp(moment: datetime) -> str:
