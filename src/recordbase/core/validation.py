@@ -6,7 +6,7 @@ checked by `records.py` in one query per field for a whole batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,8 +43,14 @@ def check_insert(entity: Entity, body: Any, schema: Schema) -> Checked:
     return checked
 
 
-def check_update(entity: Entity, body: Any, schema: Schema, current: Mapping[str, Any]) -> Checked:
-    """Check a partial update: absent keys stay, `null` clears (unless the field is required)."""
+def check_update(
+    entity: Entity, body: Any, schema: Schema, current: Callable[[], Mapping[str, Any]]
+) -> Checked:
+    """Check a partial update: absent keys stay, `null` clears (unless the field is required).
+
+    `current` gives the stored record in wire form; it is called only when the body repeats a
+    server-managed key, so a batch does not render every record it changes.
+    """
     checked = Checked()
     if not isinstance(body, Mapping):
         checked.fail("", "INVALID_TYPE", "A record must be a JSON object.")
@@ -69,7 +75,7 @@ def _set(f: Field, value: Any, schema: Schema, checked: Checked) -> None:
 
 
 def _check_keys(
-    entity: Entity, body: Mapping[str, Any], checked: Checked, current: Mapping[str, Any] | None
+    entity: Entity, body: Mapping[str, Any], checked: Checked, current: Callable[[], Mapping[str, Any]] | None
 ) -> None:
     """Unknown keys are errors; server-managed keys are accepted only when they repeat the stored value."""
     for key, value in body.items():
@@ -80,7 +86,7 @@ def _check_keys(
             checked.fail(key, "UNKNOWN_FIELD", f"Entity '{entity.name}' has no field '{key}'.")
         elif value is None and current is None:
             continue  # a new record's server-managed field given as null: nothing to write
-        elif current is not None and _same(value, current.get(key)):
+        elif current is not None and _same(value, current().get(key)):
             continue
         elif f is None:
             checked.fail(key, "READ_ONLY", f"Field '{key}' is managed by the server and cannot be written.")
