@@ -174,7 +174,7 @@ def main() -> int:
     if not args.smoke:
         write_docs(args, table)
     if failed:
-        print(f"{failed} requests failed (non-2xx or socket errors)", file=sys.stderr)
+        print(f"{failed} answers were not 2xx", file=sys.stderr)
     return 1 if failed else 0
 
 

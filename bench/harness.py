@@ -304,13 +304,15 @@ def ensure_wrk() -> str:
 
 @dataclass(frozen=True)
 class Load:
-    """Requests (or operations) per second and latency of one measured run."""
+    """Requests (or operations) per second and latency of one measured run; `errors` counts answers
+    that were not 2xx, `socket_errors` connections wrk lost or timed out (load, not a wrong answer)."""
 
     rps: float
     p50_ms: float
     p99_ms: float
     errors: int = 0
     per_request: int = 1
+    socket_errors: int = 0
 
     @property
     def rows_per_s(self) -> float:
@@ -325,10 +327,9 @@ def wrk(url: str, mode: str, seconds: float, connections: int, *args: str, per_r
                "-s", str(WRK_SCRIPT), url, "--", mode, *args]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300, check=True)
     result = json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
-    errors = sum(
-        int(result[k]) for k in ("non2xx_or_3xx", "err_connect", "err_read", "err_write", "err_timeout")
-    )
-    return Load(result["rps"], result["p50_ms"], result["p99_ms"], errors, per_request)
+    sockets = sum(int(result[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
+    non_2xx = int(result["non2xx_or_3xx"])
+    return Load(result["rps"], result["p50_ms"], result["p99_ms"], non_2xx, per_request, sockets)
 
 
 def measure(work: Callable[[], None], seconds: float) -> list[float]:
@@ -527,7 +528,7 @@ def rate(load: Load | None) -> str:
 def markdown_table(figures: list[Figure]) -> str:
     lines = [
         "| backend | operation | recordbase | p50 / p99 ms | raw driver | x raw | PocketBase | x PocketBase"
-        " | errors |",
+        " | non-2xx / socket errors |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
@@ -535,7 +536,7 @@ def markdown_table(figures: list[Figure]) -> str:
         mine = f"| {f.backend} | {f.operation} | {rate(f.recordbase)} | {lat} "
         raw = f"| {rate(f.raw)} | {ratio(f.recordbase, f.raw)} "
         peer = f"| {rate(f.peer)} | {ratio(f.recordbase, f.peer)} "
-        lines.append(f"{mine}{raw}{peer}| {f.recordbase.errors} |")
+        lines.append(f"{mine}{raw}{peer}| {f.recordbase.errors} / {f.recordbase.socket_errors} |")
     return "\n".join(lines)
 
 
