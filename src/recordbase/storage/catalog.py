@@ -159,7 +159,7 @@ class CatalogStore:
     async def create_table(self, connection: Connection, entity: Entity, schema: Schema) -> None:
         table = tables.SchemaTables(schema).table(entity)
         await self._ddl(connection, CreateTable(table))
-        for statement in _index_statements(table, entity):
+        for statement in _index_statements(table, entity, postgres=self._postgres):
             await self._ddl(connection, statement)
 
     async def drop_table(self, connection: Connection, entity: Entity) -> None:
@@ -173,7 +173,7 @@ class CatalogStore:
             target = key.column.table.name
             spec += f' REFERENCES {self._quote(target)} ("Id")'
         await connection.execute_ddl(f"ALTER TABLE {self._quote(table.name)} ADD COLUMN {spec}")
-        for statement in _index_statements(table, entity, only=field):
+        for statement in _index_statements(table, entity, only=field, postgres=self._postgres):
             await self._ddl(connection, statement)
 
     async def drop_column(self, connection: Connection, entity: Entity, field: Field, schema: Schema) -> None:
@@ -194,7 +194,7 @@ class CatalogStore:
         self, connection: Connection, entity: Entity, index: Index, schema: Schema
     ) -> None:
         table = tables.SchemaTables(schema).table(entity)
-        columns = [table.c[name] for name in index.fields]
+        columns = [_key(table.c[name], self._postgres) for name in index.fields]
         await self._ddl(
             connection,
             CreateIndex(
@@ -263,24 +263,39 @@ class CatalogStore:
     async def _ddl(self, connection: Connection, statement: sa.schema.ExecutableDDLElement) -> None:
         await connection.execute_ddl(str(statement.compile(dialect=self.database.dialect)))
 
+    @property
+    def _postgres(self) -> bool:
+        return self.database.name == "postgresql"
+
     def _quote(self, name: str) -> str:
         return str(self.database.dialect.identifier_preparer.quote_identifier(name))
 
 
-def _index_statements(table: sa.Table, entity: Entity, only: Field | None = None) -> list[CreateIndex]:
-    """Unique fields get a unique index; relationship fields an index for joins and reference checks."""
+def _index_statements(
+    table: sa.Table, entity: Entity, only: Field | None = None, *, postgres: bool = False
+) -> list[CreateIndex]:
+    """Unique fields get a unique index; relationship fields an index for joins and reference checks;
+    `CreateTime` one for newest-first pages and "created since" filters (docs/benchmarks.md, Query)."""
     statements = []
     for field in entity.fields:
         if only is not None and field.id != only.id:
             continue
-        column = table.c[field.name]
+        column = _key(table.c[field.name], postgres)
         if field.unique:
             statements.append(CreateIndex(sa.Index(tables.unique_index_name(field), column, unique=True)))
         elif field.type is FieldType.RELATIONSHIP:
             statements.append(CreateIndex(sa.Index(tables.index_name(field.id), column)))
     if only is None:
+        statements.append(CreateIndex(sa.Index(tables.index_name(f"ct_{entity.id}"), table.c.CreateTime)))
         for index in entity.indexes:
-            columns = [table.c[name] for name in index.fields]
+            columns = [_key(table.c[name], postgres) for name in index.fields]
             name = tables.declared_index_name(entity, index.name)
             statements.append(CreateIndex(sa.Index(name, *columns, unique=index.unique)))
     return statements
+
+
+def _key(column: sa.Column[Any], postgres: bool) -> Any:
+    """An index key in the order queries sort by (storage/query.py): nulls first ascending, so an
+    ascending and a descending sort can both walk the index. SQLite puts nulls first already, and
+    its CREATE INDEX takes no NULLS clause; a NOT NULL column needs none."""
+    return column.asc().nulls_first() if postgres and column.nullable else column

@@ -217,7 +217,12 @@ class _Builder:
         return AFFIX_BUILDERS[operator][self.postgres](column, value)
 
     def order(self, key: SortKey) -> ColumnElement[Any]:
+        """Nulls first ascending, last descending; a column that is never null gets no NULLS clause,
+        so PostgreSQL can walk its plain index either way (storage/catalog.py builds the others'
+        indexes NULLS FIRST for the same reason)."""
         column = self.ordered(key.ref)
+        if not _nullable(key.ref):
+            return column.desc() if key.descending else column.asc()
         return column.desc().nulls_last() if key.descending else column.asc().nulls_first()
 
     def after(self, cursor: Cursor) -> Condition:
@@ -228,32 +233,58 @@ class _Builder:
             right = sa.tuple_(
                 *(self.bind(key.ref.field, value) for key, value in zip(keys, cursor, strict=True))
             )
-            return left > right
+            # The implied `k1 >= c1` lets PostgreSQL seek an index on k1 alone.
+            return sa.and_(self.ordered(keys[0].ref) >= self.bind(keys[0].ref.field, cursor[0]), left > right)
         return self.after_chain(keys, cursor)
 
     def after_chain(self, keys: Sequence[SortKey], cursor: Cursor) -> Condition:
-        """(k1 after c1) OR (k1 = c1 AND k2 after c2) OR ... with nulls placed as ORDER BY places them."""
+        """(k1 after c1) OR (k1 = c1 AND k2 after c2) OR ... with nulls placed as ORDER BY places them.
+
+        The whole chain is AND-ed with the range it implies on the first key (`k1 <= c1` when
+        descending), which an index on k1 can seek to: without it the database reads every row
+        before the cursor, and a deep page costs what an OFFSET does.
+        """
         branches: list[Condition] = []
         equal: list[Condition] = []
         for key, value in zip(keys, cursor, strict=True):
             column = self.ordered(key.ref)
             bound = None if value is None else self.bind(key.ref.field, value)
-            beyond = _beyond(column, bound, key.descending)
+            beyond = _beyond(column, bound, key.descending, _nullable(key.ref))
             if beyond is not None:
                 branches.append(sa.and_(*equal, beyond))
             equal.append(column.is_(None) if bound is None else column == bound)
-        return sa.or_(*branches) if branches else sa.false()
+        chain = sa.or_(*branches) if branches else sa.false()
+        first = keys[0]
+        start = self.bind(first.ref.field, cursor[0]) if cursor[0] is not None else None
+        seek = _seek(self.ordered(first.ref), start, first.descending, _nullable(first.ref))
+        return chain if seek is None else sa.and_(seek, chain)
+
+
+def _nullable(ref: FieldRef) -> bool:
+    """System columns of the entity itself are never null; anything read through a join may be."""
+    return not ref.is_system or bool(ref.hops)
 
 
 def _beyond(
-    column: ColumnElement[Any], bound: ColumnElement[Any] | None, descending: bool
+    column: ColumnElement[Any], bound: ColumnElement[Any] | None, descending: bool, nullable: bool = True
 ) -> Condition | None:
     """Values after `bound` in one key's order: nulls are first ascending and last descending."""
     if not descending:
         return column.is_not(None) if bound is None else column > bound
     if bound is None:
         return None
-    return sa.or_(column < bound, column.is_(None))
+    return sa.or_(column < bound, column.is_(None)) if nullable else column < bound
+
+
+def _seek(
+    column: ColumnElement[Any], bound: ColumnElement[Any] | None, descending: bool, nullable: bool
+) -> Condition | None:
+    """The range of the first key that holds every row after the cursor (None: no useful range)."""
+    if bound is None:
+        return column.is_(None) if descending else None
+    if not descending:
+        return column >= bound
+    return sa.or_(column <= bound, column.is_(None)) if nullable else column <= bound
 
 
 def bind_type(target: Field) -> TypeEngine[Any]:
