@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -657,3 +658,18 @@ def test_docs_show_the_operator_matrix_the_planner_enforces() -> None:
     start = text.index("<!-- operator-matrix")
     table = text[text.index("\n", start) + 1 : text.index("<!-- /operator-matrix -->")].strip()
     assert table == matrix_markdown()
+
+
+async def test_create_time_and_sorted_fields_are_indexed(api: Api) -> None:
+    """Newest-first pages and cursor pages seek an index (docs/benchmarks.md, Query)."""
+    ids = await standard_entities(api)
+    table = "e_" + ids["Customer"].replace("-", "")
+    if api.services.database.name == "sqlite":
+        sql = "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"
+    else:
+        sql = "SELECT indexdef FROM pg_indexes WHERE tablename = :t AND schemaname = current_schema()"
+    async with api.services.database.read() as connection:
+        definitions = [str(row[0]) for row in await connection.fetch(sa.text(sql), {"t": table})]
+    assert any('("CreateTime")' in d for d in definitions), definitions
+    if api.services.database.name == "postgresql":  # sorts ask for nulls first ascending: so must the index
+        assert any("email" in d and "NULLS FIRST" in d for d in definitions), definitions
