@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.api.helpers import DF, create_entity, field
 from tests.api.test_query import role, seed, user
@@ -235,3 +237,71 @@ async def test_own_records_only_and_hidden_fields(api: Api) -> None:
     hidden = await listing(api, "Staff", {"filter[salary]": "1", "filter-op[salary]": "gt"}, 403, headers=ann)
     assert hidden["success"] is False and "salary" not in hidden["message"]
     await listing(api, "Purchases", None, 403, headers=ann)
+
+
+PARAM_NAMES = st.sampled_from(
+    [
+        "filter[fullName]",
+        "filter[age]",
+        "filter[customer.fullName]",
+        "filter[tags]",
+        "filter[nope]",
+        "filter[id]",
+        "filter-op[fullName]",
+        "filter-op[age]",
+        "filter-op[tags]",
+        "order-by",
+        "first",
+        "last",
+        "after",
+        "before",
+        "load-only",
+        "expand",
+        "filter[]",
+        "filter-op[]",
+        "include-deleted",
+    ]
+)
+PARAM_VALUES = st.sampled_from(
+    [
+        "eq",
+        "ieq",
+        "not-eq",
+        "between",
+        "null",
+        "empty",
+        "gt",
+        "icontains",
+        "like",
+        "",
+        "1",
+        "0",
+        "101",
+        "-age",
+        "age,-fullName",
+        "Ann",
+        "1,2",
+        "[1]",
+        "WyJ4Il0",
+        "customer",
+        "fullName,customer.fullName",
+        "2024-05-01",
+    ]
+) | st.text(st.characters(exclude_categories=("Cs",)), max_size=6)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=st.lists(st.tuples(PARAM_NAMES, PARAM_VALUES), max_size=6))
+async def test_any_parameters_are_answered_without_a_server_error(
+    api: Api, params: list[tuple[str, str]]
+) -> None:
+    if not getattr(api, "seeded", False):
+        await seed(api)
+        api.seeded = True  # type: ignore[attr-defined]
+    for entity in ("Customers", "Purchases"):
+        response = await api.get(f"{BASE}/{entity}", params=params)
+        assert response.status_code in (200, 400, 403, 404), (params, response.text)
+        assert response.json()["success"] is (response.status_code == 200)
+    odata = dict(params) | {"$filter": " ".join(value for _, value in params)}
+    response = await api.get(f"{DF}/EntityService/Customer/read", params=odata)
+    assert response.status_code in (200, 400), (odata, response.text)
