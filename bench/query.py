@@ -6,11 +6,11 @@ beside the same SQL run directly through the driver (aiosqlite / asyncpg) in the
     .venv/bin/python bench/query.py --smoke              # seconds: 3,000 records (CI)
 
 For each scenario the script runs one traced call to capture every statement the engine sends (page,
-count, expansion), then times, interleaved: `engine` = QueryService.run + rendering the records to JSON
-in process (parse, plan, permissions, SQL built and bound, driver, decoding, expansion, render); `http` =
-the same request through the ASGI app in process (routing, auth, handler; no socket); `raw` = the
-captured SQL texts and arguments executed on a connection of the same driver, rows fetched, nothing
-decoded. Medians; ratio = engine / raw.
+count, expansion), then times, interleaved: `raw` = the captured SQL texts and arguments executed on a
+connection of the same driver, rows fetched, nothing decoded; `query` = QueryService.run in process
+(parse, plan, permissions, SQL built and bound, driver, rows decoded, expansion, cursors); `engine` =
+the same plus rendering the records to JSON bytes, as the handler answers; `http` = the same request
+through the ASGI app in process (routing, authentication, middleware, handler; no socket). Medians.
 
 PostgreSQL comes from RECORDBASE_TEST_POSTGRES_URL (default 127.0.0.1:5432, database `test`); each
 run uses a fresh schema and drops it afterwards.
@@ -48,8 +48,8 @@ from tests.conftest import POSTGRES_URL
 from recordbase.api.dataservice.query import render
 from recordbase.app import create_app
 from recordbase.core.actors import SYSTEM
-from recordbase.core.query import parse_query
-from recordbase.core.query.service import QueryRequest
+from recordbase.core.query import Query, parse_query
+from recordbase.core.query.service import QueryPage, QueryRequest
 from recordbase.core.schema import Entity
 from recordbase.schemafile import load_document
 from recordbase.services import Services
@@ -90,15 +90,18 @@ class Scenario:
 class Figure:
     scenario: str
     statements: int
+    query: float
     engine: float
     http: float
     raw: float
 
     def row(self, backend: str, size: int) -> str:
-        raw, engine, http = (f"{seconds * 1000:.2f}" for seconds in (self.raw, self.engine, self.http))
+        times = (self.raw, self.query, self.engine, self.http)
+        raw, query, engine, http = (f"{seconds * 1000:.2f}" for seconds in times)
         return (
-            f"| {backend} | {size:,} | {self.scenario} | {self.statements} | {raw} | {engine} "
-            f"| {self.engine / self.raw:.2f} | {http} | {self.http / self.raw:.2f} |"
+            f"| {backend} | {size:,} | {self.scenario} | {self.statements} | {raw} | {query} "
+            f"| {self.query / self.raw:.2f} | {engine} | {self.engine / self.raw:.2f} | {http} "
+            f"| {self.http / self.raw:.2f} |"
         )
 
 
@@ -268,10 +271,14 @@ def tracing(log: list[Statement]) -> Iterator[None]:
         TimedConnection.fetch = original  # type: ignore[method-assign]
 
 
-async def engine_call(bench: Bench, scenario: Scenario) -> bytes:
+async def query_call(bench: Bench, scenario: Scenario) -> tuple[QueryPage, Query]:
     query = parse_query(scenario.body)
     request = QueryRequest(query, scenario.level, after=scenario.cursor)
-    page = await bench.services.query.run("Bench", request, SYSTEM)
+    return await bench.services.query.run("Bench", request, SYSTEM), query
+
+
+async def engine_call(bench: Bench, scenario: Scenario) -> bytes:
+    page, query = await query_call(bench, scenario)
     return orjson.dumps(render(page, scenario.level, query.select, SYSTEM))
 
 
@@ -299,6 +306,7 @@ async def measure(bench: Bench, scenario: Scenario, budget: float, most: int) ->
             await bench.raw(statement)
 
     calls = {
+        "query": lambda: query_call(bench, scenario),
         "engine": lambda: engine_call(bench, scenario),
         "http": lambda: http_call(bench, scenario),
         "raw": raw,
@@ -312,7 +320,9 @@ async def measure(bench: Bench, scenario: Scenario, budget: float, most: int) ->
         for name, call in calls.items():
             samples[name].append(await timed(call))
     median = {name: statistics.median(values) for name, values in samples.items()}
-    return Figure(scenario.label, len(statements), median["engine"], median["http"], median["raw"])
+    return Figure(
+        scenario.label, len(statements), median["query"], median["engine"], median["http"], median["raw"]
+    )
 
 
 def where(name: str, operator: str, value: str) -> dict[str, Any]:
@@ -409,8 +419,8 @@ async def postgres_reachable() -> bool:
 
 
 HEADER = (
-    "| backend | records | scenario | statements | raw ms | engine ms | engine / raw "
-    "| http ms | http / raw |\n|---|---|---|---|---|---|---|---|---|"
+    "| backend | records | scenario | statements | raw ms | query ms | query / raw | engine ms "
+    "| engine / raw | http ms | http / raw |\n|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
