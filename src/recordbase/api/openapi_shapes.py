@@ -453,8 +453,8 @@ QUERY = obj(
             "items": obj({"fieldName": STRING, "isDescending": BOOLEAN}, ["fieldName"]),
         },
         "selectedFields": {"type": "array", "items": STRING},
-        "start": {"type": "integer", "minimum": 0},
-        "limit": {"type": "integer", "minimum": 0},
+        "start": {"type": ["integer", "null"], "minimum": 0},
+        "limit": {"type": ["integer", "null"], "minimum": 0, "description": "0 or null: the default."},
     }
 )
 ANY_PARTIAL = obj({"Id": UUID}, ["Id"], description="A record, possibly partial.")

@@ -486,7 +486,7 @@ def oauth(path: str, name: str, summary: str, response: Shape | None, body: Shap
 
 
 TOKEN_BODY = component("rb.TokenRequest")
-REVOKE_BODY = fixed({"type": "object", "properties": {"token": {"type": "string"}}, "required": ["token"]})
+REVOKE_BODY = fixed({"type": "object", "properties": {"token": {"type": "string"}}})
 OAUTH = (
     oauth("/oauth/token", "token", "An access token (client_credentials, password, refresh_token)",
           component("rb.Token"), TOKEN_BODY),
