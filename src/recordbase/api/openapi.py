@@ -23,7 +23,8 @@ from starlette.staticfiles import StaticFiles
 from recordbase import __version__
 from recordbase.api.endpoint import Endpoint, PublicHandler, dataservice, public_dataservice
 from recordbase.api.http import JSONResponse
-from recordbase.api.openapi_shapes import JSON, STATIC_COMPONENTS, entity_components, ref
+from recordbase.api.openapi_components import STATIC_COMPONENTS
+from recordbase.api.openapi_shapes import JSON, entity_components, ref
 from recordbase.api.openapi_table import (
     ENTITY,
     ERROR_TEXT,
