@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from recordbase.core.actors import SYSTEM
 from tests.api.helpers import create_entity, field
 from tests.conftest import Api
 
@@ -64,7 +65,7 @@ async def read(api: Api, record_id: str, entity: str = "Accounts", **params: str
 
 async def account_names(api: Api) -> set[str]:
     _, entity = await api.services.records.entity("Account")
-    page = await api.services.records.page(entity.id, 0, 1000, 0)
+    page = await api.services.records.page(entity.id, 0, 1000, 0, SYSTEM)
     return {r["name"] for r in page.records}
 
 
