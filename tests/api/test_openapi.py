@@ -80,6 +80,9 @@ async def test_dialect_description_and_unknown_dialect(api: Api) -> None:
     await standard_entities(api)
     document = await spec(api, "/api/openapi/dataservice.json")
     assert "/api/EntityService/Customer/insert" in document["paths"] and "/healthz" not in document["paths"]
+    pipeliner = await spec(api, "/api/openapi/pipeliner.json")
+    assert set(pipeliner["paths"]) >= {"/api/v100/rest/spaces/{space}/entities/Customer/{id}"}
+    assert not any(path.startswith("/api/EntityService") for path in pipeliner["paths"])
     missing = await api.get("/api/openapi/nope.json")
     assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND"
 
