@@ -193,6 +193,8 @@ PARAMETER_ERRORS: list[tuple[dict[str, str], list[str]]] = [
     ({"load-only": "nope"}, ["nope"]),
     ({"expand": "fullName"}, ["fullName"]),
     ({"after": "garbage"}, ["cursor"]),
+    ({"after": "garbage", "last": "3"}, ["'after'", "'first'"]),
+    ({"before": "garbage", "first": "3"}, ["'before'", "'last'"]),
 ]
 
 

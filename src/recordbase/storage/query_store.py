@@ -89,13 +89,19 @@ class QueryStore:
 
     def _keyed(self, schema: Schema, plan: Plan, rows: Sequence[Row]) -> list[Keyed]:
         shape = self.records.shape(schema, plan.entity)
+        names = [key.ref.field.name for key in plan.order]
+        related = [codecs.decoder(self.database.name, key.ref.field) for key in plan.order if key.ref.hops]
+        if not related:
+            decoded = [shape.decode(row) for row in rows]
+            return [(record, tuple(record[name] for name in names)) for record in decoded]
         width = len(shape.keys)
-        backend = self.database.name
-        related = [codecs.decoder(backend, key.ref.field) for key in plan.order if key.ref.hops]
         found: list[Keyed] = []
         for row in rows:
             record = shape.decode(row[:width])
             values = iter(None if v is None else f(v) for f, v in zip(related, row[width:], strict=True))
-            cursor = tuple(next(values) if key.ref.hops else record[key.ref.field.name] for key in plan.order)
+            cursor = tuple(
+                next(values) if key.ref.hops else record[name]
+                for key, name in zip(plan.order, names, strict=True)
+            )
             found.append((record, cursor))
         return found

@@ -6,7 +6,8 @@
   them (`eq` -> IN, `not-eq` -> NOT IN, others OR-ed, negative ones AND-ed); filters on
   different fields are AND-ed. `between` takes two values (repeated, or one "low,high").
 - `null`/`not-null` ignore the value; `empty`/`not-empty` also count '' as empty on text.
-- `order-by=a,-b` (`-` descending); `first` (default 30, max 100), `last`, `after`, `before`;
+- `order-by=a,-b` (`-` descending); `first` (default 30, max 100) with `after`, `last` with
+  `before` (`last` alone: the end of the result; `first` and `last`: the last of the first);
   `load-only` picks the fields returned; `include-deleted` is accepted and changes nothing,
   because a delete in recordbase removes the record.
 
@@ -83,6 +84,8 @@ def parse_list(
     single = dict(params)
     first = _count(single.get("first"), "first", errors)
     last = _count(single.get("last"), "last", errors)
+    after, before = single.get("after") or None, single.get("before") or None
+    _check_window(first, last, after, before, errors)
     node = _filters(params, context, errors)
     if errors:
         raise InvalidQuery.collected(errors)
@@ -93,11 +96,24 @@ def parse_list(
         select=_load_only(single.get("load-only"), translate),
         limit=first or last or DEFAULT_FIRST,
     )
-    before = single.get("before") or None
     from_end = before is not None or (last is not None and first is None)
     keep = last if first is not None else None
     load_only = tuple(_names(single["load-only"])) if "load-only" in single else None
-    return ListQuery(query, single.get("after") or None, before, from_end, keep, load_only)
+    return ListQuery(query, after, before, from_end, keep, load_only)
+
+
+def _check_window(
+    first: int | None, last: int | None, after: str | None, before: str | None, errors: list[FieldError]
+) -> None:
+    """Pages run forwards (`first`, `after`) or backwards (`last`, `before`); crossing them is refused."""
+    if after is not None and last is not None and first is None:
+        errors.append(
+            FieldError("last", "INVALID_PARAMETER", "'after' pages forwards: send 'first', not 'last'.")
+        )
+    if before is not None and first is not None:
+        errors.append(
+            FieldError("first", "INVALID_PARAMETER", "'before' pages backwards: send 'last', not 'first'.")
+        )
 
 
 def _count(raw: str | None, name: str, errors: list[FieldError]) -> int | None:
