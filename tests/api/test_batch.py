@@ -64,7 +64,7 @@ async def test_all_route_families_insert_update_delete(api: Api, prefix: str) ->
     assert {(r["fullName"], r["age"]) for r in await stored(api)} == {("A", 7), ("B2", 3)}
     deleted = await api.post(f"{base}/delete-batch", json=[r["Id"] for r in created])
     assert deleted.status_code == 200, deleted.text
-    assert [r["Id"] for r in deleted.json()["successRecords"]] == [r["Id"] for r in created]
+    assert deleted.json()["successRecords"] == [{"Id": r["Id"]} for r in created]
     assert await stored(api) == []
 
 
@@ -249,7 +249,6 @@ async def test_delete_batch_reports_missing_referenced_and_bad_ids(api: Api) -> 
     assert response.status_code == 400
     result = response.json()
     assert [r["Id"] for r in result["successRecords"]] == [created[0]["Id"], created[2]["Id"]]
-    assert result["successRecords"][0]["fullName"] == "a"
     failures = result["failureRecords"]
     assert [f["code"] for f in failures] == [
         "RECORD_REFERENCED",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,7 +31,7 @@ import uuid_utils
 from recordbase.core.actors import Actor
 from recordbase.core.expand import plain
 from recordbase.core.fields.temporal import truncate_ms
-from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions
+from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions, RowRule
 from recordbase.core.ports import Record, RecordWriter
 from recordbase.core.schema import Entity, FieldType, Schema
 from recordbase.core.validation import check_insert, check_update
@@ -157,8 +157,7 @@ async def plan(
     slots = [Slot(index, item, problems=list(item.errors)) for index, item in enumerate(items)]
     await _read_targets(writer, entity, slots)
     if permissions is not None:
-        for slot in slots:
-            _check_access(entity, slot, permissions)
+        _check_access(entity, slots, permissions)
     for slot in slots:
         _check_body(schema, entity, slot)
     await _check_relations(writer, schema, entity, slots)
@@ -246,35 +245,53 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
 ACTION = {Op.INSERT: Action.CREATE, Op.UPDATE: Action.UPDATE, Op.DELETE: Action.DELETE}
 
 
-def _check_access(entity: Entity, slot: Slot, permissions: Permissions) -> None:
+def _check_access(entity: Entity, slots: list[Slot], permissions: Permissions) -> None:
     """Per record: "own records only" rules, and fields under access control.
 
     A record the caller may not even read does not exist for them (404); one they may read
     but not change is a 403. A field they may not read is unknown to them, so the error
-    says exactly what it would say for a field that does not exist.
+    says exactly what it would say for a field that does not exist. Rules are worked out
+    once per batch, and once per field name.
     """
-    if slot.error is not None:
-        return
-    owner = slot.current["CreatedBy"] if slot.current else None
+    read = permissions.row_rule(entity, Action.READ)
+    rules = {op: permissions.row_rule(entity, action) for op, action in ACTION.items()}
+
+    @functools.cache
+    def field_access(name: str) -> str:
+        if permissions.can_write_field(entity, name):
+            return "write"
+        return "read" if permissions.can_read_field(entity, name) else "none"
+
+    for slot in slots:
+        if slot.error is None:
+            _check_slot_access(entity, slot, read, rules[slot.item.op], field_access)
+
+
+def _check_slot_access(
+    entity: Entity, slot: Slot, read: RowRule | None, rule: RowRule | None, field_access: Callable[[str], str]
+) -> None:
     if slot.current is not None:
-        read = permissions.row_rule(entity, Action.READ)
-        if read is None or (read.created_by is not None and owner != read.created_by):
+        owner = slot.current["CreatedBy"]
+        if not _allows(read, owner):
             slot.error = not_found(entity, slot.item.id)
             return
-        rule = permissions.row_rule(entity, ACTION[slot.item.op])
-        if rule is None or (rule.created_by is not None and owner != rule.created_by):
+        if not _allows(rule, owner):
             slot.error = Forbidden(FORBIDDEN_TEXT)
             return
     body = slot.item.body if isinstance(slot.item.body, dict) else {}
     for name in body:
-        if permissions.can_write_field(entity, name):
-            continue
-        if permissions.can_read_field(entity, name):
+        access = field_access(name)
+        if access == "read":
             slot.error = Forbidden(FORBIDDEN_TEXT)
             return
-        slot.problems.append(
-            FieldError(name, "UNKNOWN_FIELD", f"Entity '{entity.name}' has no field '{name}'.")
-        )
+        if access == "none":
+            slot.problems.append(
+                FieldError(name, "UNKNOWN_FIELD", f"Entity '{entity.name}' has no field '{name}'.")
+            )
+
+
+def _allows(rule: RowRule | None, owner: str) -> bool:
+    return rule is not None and (rule.created_by is None or owner == rule.created_by)
 
 
 def _check_body(schema: Schema, entity: Entity, slot: Slot) -> None:

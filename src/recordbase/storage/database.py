@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -72,3 +73,16 @@ async def open_database(settings: Settings) -> Database:
     from recordbase.storage.sqlite import SQLiteDatabase  # noqa: PLC0415 - load only the driver in use
 
     return await SQLiteDatabase.open(settings)
+
+
+def bind_many(prepared: Prepared, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """Positional arguments for many rows. When every row carries every parameter (as batch rows
+    do) one itemgetter per row does it, at a fraction of `Prepared.bind`'s cost."""
+    names = prepared.names
+    if not prepared.expanding and names:
+        get = operator.itemgetter(*names)
+        try:
+            return [get(row) for row in rows] if len(names) > 1 else [(get(row),) for row in rows]
+        except KeyError:
+            pass  # some row relies on a default: bind them one by one
+    return [prepared.bind(row)[1] for row in rows]

@@ -13,7 +13,7 @@ from sqlalchemy.sql import ClauseElement
 
 from recordbase.errors import WriteConflict
 from recordbase.settings import Settings
-from recordbase.storage.database import Row, Statement
+from recordbase.storage.database import Row, Statement, bind_many
 from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
 from recordbase.storage.sql import Prepared, prepare
 
@@ -40,7 +40,7 @@ class PostgresConnection:
             return
         prepared = statement if isinstance(statement, Prepared) else self.database.prepare(statement)
         with translate_errors():
-            await self.raw.executemany(prepared.sql, [prepared.bind(row)[1] for row in rows])
+            await self.raw.executemany(prepared.sql, bind_many(prepared, rows))
 
     async def execute_ddl(self, sql: str) -> None:
         with translate_errors():

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
 from recordbase.settings import Settings
-from recordbase.storage.database import Row, Statement
+from recordbase.storage.database import Row, Statement, bind_many
 from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
 from recordbase.storage.sql import Prepared, prepare
 
@@ -58,7 +58,7 @@ class SQLiteConnection:
         if not rows:
             return
         prepared = statement if isinstance(statement, Prepared) else self.database.prepare(statement)
-        args = [prepared.bind(row)[1] for row in rows]
+        args = bind_many(prepared, rows)
         with translate_errors():
             await self.raw.executemany(prepared.sql, args)
 

@@ -13,6 +13,7 @@ from recordbase.core.actors import Actor
 from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
 from recordbase.core.expand import MAX_LEVEL, plain
 from recordbase.core.permissions import Permissions
+from recordbase.core.schema import Entity
 from recordbase.errors import BadRequest, FieldError, ValidationFailed
 from recordbase.services import Services
 
@@ -139,12 +140,17 @@ def delete_item(record_id: Any) -> Item:
 
 def batch_response(result: BatchResult, wire: list[Any], depth: int, permissions: Permissions) -> Response:
     body = {
-        "successRecords": [
-            plain(result.entity, o.record, depth, permissions) for o in result.successes if o.record
-        ],
+        "successRecords": [success(result.entity, o, depth, permissions) for o in result.successes],
         "failureRecords": [failure(o, wire[o.index]) for o in result.failures],
     }
     return JSONResponse(body, status_code=batch_status(result))
+
+
+def success(entity: Entity, outcome: Outcome, depth: int, permissions: Permissions) -> dict[str, Any]:
+    """The stored record; for a delete only its `Id` (the uipath SDK needs no more)."""
+    if outcome.op is Op.DELETE or outcome.record is None:
+        return {"Id": outcome.id}
+    return plain(entity, outcome.record, depth, permissions)
 
 
 def batch_status(result: BatchResult) -> int:
