@@ -234,8 +234,15 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
             )
         else:
             slot.key, keyed[key] = key, slot
-    deleting = any(s.item.op is Op.DELETE for s in keyed.values())
-    found = await writer.lock_by_ids(entity, keyed.keys(), for_delete=deleting)
+    await _lock(writer, entity, keyed)
+
+
+async def _lock(writer: RecordWriter, entity: Entity, keyed: dict[str, Slot]) -> None:
+    """Updates read whole records; deletes only what deciding needs (`Id`, `CreatedBy`)."""
+    found: dict[str, Record] = {}
+    for deleting in (False, True):
+        ids = [key for key, slot in keyed.items() if (slot.item.op is Op.DELETE) is deleting]
+        found |= await writer.lock_by_ids(entity, ids, for_delete=deleting)
     for key, slot in keyed.items():
         slot.current = found.get(key)
         if slot.current is None:

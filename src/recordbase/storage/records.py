@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from recordbase.core.schema import Entity, Field, Schema
 from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed
@@ -25,6 +26,8 @@ from recordbase.storage.sql import Prepared
 Record = dict[str, Any]
 SYSTEM_COLUMNS = ("Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime")
 STAMPS = frozenset({"CreateTime", "UpdateTime"})
+ONE: sa.ColumnElement[int] = sa.literal_column("1")
+"""A literal, not a parameter: every parameter of a batch statement comes from the rows."""
 
 
 @dataclass
@@ -99,10 +102,13 @@ class EntityShape:
 
     @cached_property
     def lock_for_delete(self) -> Prepared:
-        return self.database.prepare(self._select_in_id_order().with_for_update())
+        return self.database.prepare(
+            self._select_in_id_order(self.table.c.Id, self.table.c.CreatedBy).with_for_update()
+        )
 
-    def _select_in_id_order(self) -> sa.Select[Any]:
-        return sa.select(self.table).where(self.among(self.table.c.Id)).order_by(self.table.c.Id)
+    def _select_in_id_order(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+        query = sa.select(*columns) if columns else sa.select(self.table)
+        return query.where(self.among(self.table.c.Id)).order_by(self.table.c.Id)
 
     def update(self, columns: tuple[str, ...]) -> Prepared:
         """`UPDATE … SET <columns>, revision + 1 WHERE Id = :_id`, compiled once per set of columns."""
@@ -110,10 +116,36 @@ class EntityShape:
         def build() -> sa.Executable:
             table = self.table
             values: dict[Any, Any] = {table.c[key]: sa.bindparam(key) for key in columns}
-            values[table.c[tables.REVISION]] = table.c[tables.REVISION] + 1
+            values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
             return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
 
         return self.cached(("update", *columns), build)
+
+    def insert_unnest(self) -> Prepared | None:
+        """PostgreSQL: `INSERT … SELECT * FROM unnest($1::type[], …)`, one array per column, so a whole
+        batch is one statement of twelve parameters (asyncpg's executemany sends one per row)."""
+        if self.database.name != "postgresql":
+            return None
+
+        def build() -> sa.Executable:
+            rows = _unnest([(c.key, c.type) for c in self.table.columns])
+            return sa.insert(self.table).from_select(list(rows.c.keys()), sa.select(*rows.c))
+
+        return self.cached(("insert_unnest",), build)
+
+    def update_unnest(self, columns: tuple[str, ...]) -> Prepared | None:
+        """PostgreSQL: `UPDATE … FROM unnest(…) AS v(_id, …) WHERE Id = v._id`, one statement per group."""
+        if self.database.name != "postgresql":
+            return None
+        table = self.table
+
+        def build() -> sa.Executable:
+            rows = _unnest([("_id", table.c.Id.type), *((key, table.c[key].type) for key in columns)])
+            values: dict[Any, Any] = {table.c[key]: rows.c[key] for key in columns}
+            values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
+            return sa.update(table).values(values).where(table.c.Id == rows.c["_id"])
+
+        return self.cached(("update_unnest", *columns), build)
 
     def taken(self, field: Field) -> Prepared:
         """Records holding any of a list of values of a unique field: `(value, Id)` rows."""
@@ -281,6 +313,7 @@ class RecordWriter:
         """Read these records and lock them until the transaction ends (PostgreSQL; SQLite has one writer).
 
         Locks are taken in id order, so two batches touching the same records queue, never deadlock.
+        Records to delete come back as `{Id, CreatedBy}` only: nothing else decides a delete.
         """
         if not ids:
             return {}
@@ -288,6 +321,8 @@ class RecordWriter:
         statement = shape.lock_for_delete if for_delete else shape.lock_for_update
         async with stale_schema_guard():
             rows = await self.connection.fetch(statement, {"ids": sorted(ids)})
+        if for_delete:
+            return {row[0]: {"Id": row[0], "CreatedBy": row[1]} for row in rows}
         return {row[0]: shape.decode(row) for row in rows}
 
     async def referenced_ids(
@@ -321,10 +356,19 @@ class RecordWriter:
         return await self.store.catalog.take_numbers(self.connection, field, count)
 
     async def insert(self, entity: Entity, records: Sequence[Record]) -> None:
+        """One statement for all the records (`unnest` on PostgreSQL, `executemany` on SQLite)."""
         shape = self.shape(entity)
         rows = shape.encode_all(_with_columns(shape, record) for record in records)
         with constraint_errors(entity):
-            await self.connection.execute_many(shape.insert, rows)
+            await self._write(shape.insert, shape.insert_unnest(), rows)
+
+    async def _write(self, each: Prepared, together: Prepared | None, rows: list[dict[str, Any]]) -> None:
+        if together is not None and len(rows) > 1:
+            await self.connection.execute(
+                together, {key: [row[key] for row in rows] for key in together.names}
+            )
+        else:
+            await self.connection.execute_many(each, rows)
 
     async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         """Apply each record's changes and bump its revision: one statement per set of changed fields."""
@@ -335,7 +379,7 @@ class RecordWriter:
             groups.setdefault(tuple(sorted(k for k in row if k != "_id")), []).append(row)
         with constraint_errors(entity):
             for columns, rows in groups.items():
-                await self.connection.execute_many(shape.update(columns), rows)
+                await self._write(shape.update(columns), shape.update_unnest(columns), rows)
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         """Delete these records; return the ids that existed."""
@@ -358,6 +402,11 @@ async def fetch_by_ids(connection: Connection, shape: EntityShape, ids: Collecti
     async with stale_schema_guard():
         rows = await connection.fetch(shape.select_by_ids, {"ids": sorted(ids)})
     return {row[0]: shape.decode(row) for row in rows}
+
+
+def _unnest(columns: list[tuple[str, Any]]) -> sa.TableValuedAlias:
+    arrays = [sa.bindparam(key, type_=postgresql.ARRAY(kind)) for key, kind in columns]
+    return sa.func.unnest(*arrays).table_valued(*(key for key, _ in columns)).render_derived()
 
 
 def _with_columns(shape: EntityShape, record: Record) -> dict[str, Any]:
