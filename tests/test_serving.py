@@ -53,10 +53,18 @@ class Workers(LiveServer):
                 time.sleep(0.2)
         raise RuntimeError("recordbase --workers 2 did not start within 60 s")
 
-    def serving_pids(self) -> set[str]:
-        """Workers that have counted a request: each writes its own counter file."""
-        directory = self.settings.data_dir / "metrics"
-        return {path.stem.rsplit("_", 1)[1] for path in directory.glob("counter_*.db")}
+    def entries(self) -> list[dict[str, object]]:
+        """The JSON log lines written so far (both workers share the file)."""
+        lines = self.log.read_bytes().splitlines()
+        return [orjson.loads(line) for line in lines if line.startswith(b"{") and line.endswith(b"}")]
+
+    def probe_pids(self) -> set[object]:
+        """Workers that have answered a probe request (the access log names the writing process)."""
+        return {
+            entry["pid"]
+            for entry in self.entries()
+            if entry.get("event") == "request" and str(entry.get("request_id", "")).startswith("probe-")
+        }
 
 
 def fresh(
@@ -79,10 +87,7 @@ async def test_two_workers_share_one_database(settings: Settings, tmp_path: Path
     route = 'route="/api/EntityService/{entity_name}/read",status="200"'
     counted = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines() if route in line)
     assert counted == sent
-    lines = [orjson.loads(line) for line in server.log.read_bytes().splitlines() if line.startswith(b"{")]
-    access = [
-        entry for entry in lines if entry.get("event") == "request" and entry.get("request_id") == "probe-1"
-    ]
+    access = [e for e in server.entries() if e.get("request_id") == "probe-1" and e.get("event") == "request"]
     assert (
         access
         and access[0]["route"] == "/api/EntityService/{entity_name}/read"
@@ -91,13 +96,13 @@ async def test_two_workers_share_one_database(settings: Settings, tmp_path: Path
 
 
 def check_schema_change_is_seen_by_every_worker(server: Workers, token: str) -> int:
-    """Create an entity through one worker; read it through new connections until both workers answered."""
+    """Create an entity through one worker; read it on new connections until both workers answered."""
     body = {"entityDefinition": {"name": "Ticket", "fields": [field("title")]}}
     assert fresh(server, token, "POST", "/api/Entity", body).status_code == 200
     sent = 0
-    while len(server.serving_pids()) < 2 and sent < 400:
+    while (sent == 0 or len(server.probe_pids()) < 2) and sent < 400:
         response = fresh(server, token, "GET", "/api/EntityService/Ticket/read", probe=f"probe-{sent + 1}")
         assert response.status_code == 200, response.text
         sent += 1
-    assert len(server.serving_pids()) == 2
+    assert len(server.probe_pids()) == 2
     return sent

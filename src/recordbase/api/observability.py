@@ -281,6 +281,12 @@ def _add_request_id(logger: Any, method: str, event: dict[str, Any]) -> dict[str
     return event
 
 
+def _add_process(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Which worker wrote the line (several share one log)."""
+    event.setdefault("pid", os.getpid())
+    return event
+
+
 def _json(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
@@ -291,6 +297,7 @@ def configure_logging(settings: Settings) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
+        _add_process,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -321,4 +328,5 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
+        # uvicorn's own access line would repeat ours (`access_log`), without the route template.
+        logging.getLogger(name).propagate = name != "uvicorn.access"
