@@ -136,7 +136,7 @@ def responses(op: Operation, doc: Doc, public: bool) -> JSON:
 def answer(description: str, media: str, shape: Shape | None, doc: Doc) -> JSON:
     body: JSON = {"description": description, "headers": HEADER_REFS}
     if shape is not None:
-        body["content"] = {media: {"schema": shape(doc)}}
+        body["content"] = {kind: {"schema": shape(doc)} for kind in media.split("|")}
     return body
 
 

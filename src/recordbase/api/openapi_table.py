@@ -154,6 +154,7 @@ PATH_PARAMETERS: dict[str, tuple[JSON, str]] = {
     "space": ({"type": "string"}, "A Pipeliner space id (any names this server's one space)."),
     "id": ({"type": "string"}, "The record's id."),
     "org": ({"type": "string"}, "An organization name (any)."),
+    "error_id": ({"type": "string"}, "The id in an import's errorFileLink."),
 }
 """Path parameters by name; a route whose parameter is not here is described as a plain string."""
 
@@ -438,11 +439,45 @@ def query_operation(base: str, ident: str, tag: str, generic: bool) -> Operation
                      (EXPANSION,), errors)  # fmt: skip
 
 
+IMPORT_SUMMARY = fixed(
+    {
+        "type": "object",
+        "properties": {
+            "totalRecords": {"type": "integer"},
+            "insertedRecords": {"type": "integer"},
+            "errorFileLink": {"type": ["string", "null"]},
+        },
+        "required": ["totalRecords", "insertedRecords"],
+    }
+)
+CSV_FILE = fixed({"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}})
+TEXT = fixed({"type": "string"})
+EXPORT_FORMAT = Param("format", "query", fixed({"type": "string", "enum": ["csv", "jsonl"]}), "csv or jsonl")
+ODATA = (
+    Param("$filter", "query", TEXT, "OData filter (docs/query.md)"),
+    Param("$orderby", "query", TEXT, "OData order"),
+)
+
+
+def transfer_operations(base: str, ident: str, tag: str) -> tuple[Operation, ...]:
+    """CSV import (bulk-upload), its error file, and export (csv or jsonl)."""
+    return (
+        Operation("POST", f"{base}/bulk-upload", f"{ident}_bulk_upload", "Import a CSV file (part `file`)",
+                  tag, IMPORT_SUMMARY, CSV_FILE, errors=(400, 401, 403, 404, 413, 415),
+                  body_media="multipart/form-data"),
+        Operation("GET", f"{base}/bulk-upload/errors/{{error_id}}", f"{ident}_bulk_upload_errors",
+                  "The rows an import refused, as CSV", tag, TEXT, errors=(401, 403, 404), media="text/csv"),
+        Operation("GET", f"{base}/export", f"{ident}_export", "Every record as CSV or JSON lines", tag, TEXT,
+                  params=(EXPORT_FORMAT, *ODATA), media="text/csv|application/x-ndjson"),
+    )  # fmt: skip
+
+
 def record_family(base: str, ident: str, tag: str, generic: bool) -> tuple[Operation, ...]:
     return (
         *record_operations(base, ident, tag, generic),
         *batch_operations(base, ident, tag, generic),
         query_operation(base, ident, tag, generic),
+        *transfer_operations(base, ident, tag),
     )
 
 
