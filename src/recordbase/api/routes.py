@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from recordbase.api import identity, observability, openapi
-from recordbase.api.dataservice import attachments, query, records, schema
+from recordbase.api.dataservice import attachments, query, records, schema, transfer
 from recordbase.api.endpoint import dataservice, pipeliner
 from recordbase.api.pipeliner import listing
 from recordbase.api.pipeliner import records as pipeliner_records
@@ -30,6 +30,13 @@ def record_routes(prefix: str) -> list[BaseRoute]:
         Route(f"{prefix}/update-batch", dataservice(records.update_batch), methods=["POST"]),
         Route(f"{prefix}/delete-batch", dataservice(records.delete_batch), methods=["POST"]),
         Route(f"{prefix}/query", dataservice(query.query_records), methods=["POST"]),
+        Route(f"{prefix}/bulk-upload", dataservice(transfer.bulk_upload), methods=["POST"]),
+        Route(
+            f"{prefix}/bulk-upload/errors/{{error_id}}",
+            dataservice(transfer.errors),
+            methods=["GET"],
+        ),
+        Route(f"{prefix}/export", dataservice(transfer.export), methods=["GET"]),
     ]
 
 

@@ -1,0 +1,130 @@
+"""CSV bulk upload (UiPath's `bulk-upload`), its error file, and export (recordbase's `export`).
+
+The upload is spooled to a temporary file under `data_dir` as it arrives, then read row by
+row: memory stays flat whatever the size. Rejected rows are written to an error file that
+only the uploading principal may download, from the link in the answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from recordbase.api.dataservice.records import entity_ref
+from recordbase.api.http import JSONResponse
+from recordbase.api.uploads import FilePart
+from recordbase.core import transfer
+from recordbase.core.actors import Actor
+from recordbase.core.query import parse_odata
+from recordbase.errors import BadRequest, NotFound
+from recordbase.services import Services
+
+ERROR_DIR = "import-errors"
+FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
+
+
+class ErrorFileNotFound(NotFound):
+    """No error file with this id was made by this caller for this entity."""
+
+    code = "ERROR_FILE_NOT_FOUND"
+
+
+async def bulk_upload(request: Request, actor: Actor, services: Services) -> Response:
+    """`{totalRecords, insertedRecords, errorFileLink}`; the link is null when every row went in."""
+    settings, ref = services.settings, entity_ref(request)
+    _, entity = await transfer.prepare_import(services.records, ref, actor)
+    with tempfile.TemporaryFile(dir=_dir(services, "imports")) as spool:
+        async for chunk in FilePart(request, settings.files_max_bytes).chunks():
+            spool.write(chunk)
+        spool.seek(0)
+        summary = await _import(spool, ref, actor, services)
+    link = None
+    if summary.rejected:
+        error_id = _write_errors(services, entity.id, actor.id, summary)
+        link = f"{request.url.replace(query='')}/errors/{error_id}"
+    body = {"totalRecords": summary.total, "insertedRecords": summary.inserted, "errorFileLink": link}
+    return JSONResponse(body)
+
+
+async def _import(spool: IO[bytes], ref: str, actor: Actor, services: Services) -> transfer.ImportSummary:
+    csv.field_size_limit(services.settings.files_max_bytes)
+    text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
+    try:
+        rows = csv.reader(text, strict=True)
+        return await transfer.import_rows(services.records, ref, rows, actor, services.settings.batch_limit)
+    except UnicodeDecodeError:
+        raise BadRequest("Bulk upload failed. The file is not UTF-8 text.") from None
+    except csv.Error as error:
+        raise BadRequest(f"Bulk upload failed. The file is not valid CSV: {error}.") from None
+    finally:
+        text.detach()
+
+
+def _dir(services: Services, name: str) -> Path:
+    path = Path(services.settings.data_dir) / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _write_errors(services: Services, entity_id: str, actor_id: str, summary: transfer.ImportSummary) -> str:
+    """The rejected rows as they were sent, plus an `Error` column; the owner file names who may read it."""
+    error_id = str(uuid.uuid4())
+    folder = _dir(services, ERROR_DIR)
+    with open(folder / f"{error_id}.csv", "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow([*summary.header, "Error"])
+        writer.writerows(summary.rejected)
+    (folder / f"{error_id}.owner").write_text(f"{entity_id}\n{actor_id}\n", encoding="utf-8")
+    return error_id
+
+
+async def errors(request: Request, actor: Actor, services: Services) -> Response:
+    """The error file of an earlier upload, to the principal who uploaded, while they may still import."""
+    _, entity = await transfer.prepare_import(services.records, entity_ref(request), actor)
+    error_id = request.path_params["error_id"]
+    folder = _dir(services, ERROR_DIR)
+    owner = folder / f"{error_id}.owner"
+    if not _is_uuid(error_id) or not owner.exists() or owner.read_text().split() != [entity.id, actor.id]:
+        raise ErrorFileNotFound(f"Error file '{error_id}' does not exist.")
+    headers = {"Content-Disposition": f'attachment; filename="{entity.name}-errors.csv"'}
+    return FileResponse(folder / f"{error_id}.csv", media_type=FORMATS["csv"], headers=headers)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False
+
+
+async def export(request: Request, actor: Actor, services: Services) -> Response:
+    """Every record the caller may read (optionally `$filter`ed), streamed as CSV or JSON Lines.
+
+    The first page is read before the answer starts, so a bad filter or a refusal is a normal
+    error answer rather than a broken stream.
+    """
+    kind = request.query_params.get("format", "csv")
+    if kind not in FORMATS:
+        raise BadRequest("'format' must be csv or jsonl.")
+    params = {k: v for k, v in request.query_params.items() if k in ("$filter", "$orderby")}
+    query = parse_odata(params, services.query.limits)
+    encode = transfer.export_csv if kind == "csv" else transfer.export_jsonl
+    stream = encode(services.query, entity_ref(request), query, actor)
+    first = await anext(stream, b"")
+    name = entity_ref(request)
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{kind}"'}
+    return StreamingResponse(_chain(first, stream), media_type=FORMATS[kind], headers=headers)
+
+
+async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk
