@@ -101,6 +101,7 @@ async def test_route_is_forbidden_without_a_role(api: Api, method: str, template
         "space": "default",
         "dialect": "dataservice",
         "id": record["Id"],
+        "error_id": record["Id"],
     }
     path = await concrete(api, template, ids)
     last = template.rstrip("/").split("/")[-1]
