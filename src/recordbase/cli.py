@@ -1,18 +1,21 @@
-"""The `recordbase` command: serve, tokens, schema files, the OpenAPI description."""
+"""The `recordbase` command: serve, tokens, schema files, the OpenAPI description, import and export."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import IO, Annotated
 
 import orjson
 import typer
 import uvicorn
 import yaml
 
+from recordbase import transfer_client
 from recordbase.api.observability import configure_logging, prepare_metrics_directory
 from recordbase.api.openapi import build_document, dialects
 from recordbase.app import open_services
@@ -170,6 +173,63 @@ def openapi_command(
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
     run(work())
+
+
+UrlOption = Annotated[
+    str, typer.Option("--url", envvar="RECORDBASE_URL", help="The server, e.g. http://127.0.0.1:8000")
+]
+TokenOption = Annotated[str, typer.Option("--token", envvar="RECORDBASE_TOKEN", help="A bearer token.")]
+
+
+@app.command("import")
+def import_command(
+    entity: Annotated[str, typer.Argument(help="Entity name or id.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a header row.")],
+    url: UrlOption,
+    token: TokenOption,
+    chunk: Annotated[int, typer.Option(help="Rows per request (one transaction at the default).")] = 1000,
+    resume: Annotated[bool, typer.Option(help="Skip the rows FILE.progress records as done.")] = False,
+) -> None:
+    """Import FILE into ENTITY through a running server; exit 1 when any row was rejected."""
+    with transfer_client.client(url, token) as http:
+        try:
+            totals = transfer_client.import_file(http, entity, file, chunk, resume)
+        except transfer_client.ImportRefused as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+    seconds = time.monotonic() - totals.started
+    typer.echo(
+        f"{totals.total} rows read, {totals.inserted} inserted, {totals.rejected} rejected, "
+        f"{totals.skipped} skipped (resume) in {seconds:.1f} s"
+    )
+    if totals.errors_file is not None:
+        typer.echo(f"rejected rows: {totals.errors_file}")
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_command(
+    entity: Annotated[str, typer.Argument(help="Entity name or id.")],
+    url: UrlOption,
+    token: TokenOption,
+    format: Annotated[str, typer.Option(help="csv or jsonl.")] = "csv",
+    filter: Annotated[str | None, typer.Option(help='An OData $filter, e.g. "age gt 30".')] = None,
+    output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+) -> None:
+    """Stream every record of ENTITY the token may read, as CSV or JSON Lines."""
+    with transfer_client.client(url, token) as http, _sink(output) as out:
+        try:
+            written = transfer_client.export_to(http, entity, format, filter, out)
+        except transfer_client.ImportRefused as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"{written} bytes exported", err=True)
+
+
+def _sink(output: Path | None) -> contextlib.AbstractContextManager[IO[bytes]]:
+    if output is None:
+        return contextlib.nullcontext(sys.stdout.buffer)
+    return output.open("wb")
 
 
 async def _current(services: Services) -> Schema:
