@@ -59,6 +59,14 @@ async def expand(
                 r[f.name] = Related(r[f.name], target, found.get(r[f.name]))
 
 
+def _hidden(entity: Entity, permissions: Permissions | None) -> frozenset[str]:
+    """Fields to leave out; only fields under access control can be, so most entities cost nothing."""
+    guarded = entity.guarded_fields
+    if permissions is None or not guarded:
+        return frozenset()
+    return frozenset(name for name in guarded if not permissions.can_read_field(entity, name))
+
+
 def _may_read(permissions: Permissions | None, entity: Entity) -> RowRule | None:
     return RowRule() if permissions is None else permissions.row_rule(entity, Action.READ)
 
@@ -86,8 +94,9 @@ def plain(
         "UpdatedBy": record["UpdatedBy"],
         "UpdateTime": format_datetime(record["UpdateTime"]),
     }
+    hidden = _hidden(entity, permissions)
     for f in entity.fields:
-        if permissions is not None and not permissions.can_read_field(entity, f.name):
+        if f.name in hidden:
             continue
         value = record.get(f.name)
         if value is None:

@@ -89,9 +89,12 @@ class Entity:
     fields: tuple[Field, ...] = ()
     indexes: tuple[Index, ...] = ()
     _by_name: Mapping[str, Field] = field(default_factory=dict, compare=False, repr=False)
+    guarded_fields: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    """Fields under access control (`isRbacEnabled`): the only ones a caller may be denied."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+        object.__setattr__(self, "guarded_fields", frozenset(f.name for f in self.fields if f.rbac))
 
     @property
     def label(self) -> str:
