@@ -129,7 +129,11 @@ class LiveServer:
 
     def command(self, *args: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-m", "recordbase.cli", *args], env=self.env, capture_output=True, timeout=60, check=True
+            [sys.executable, "-m", "recordbase.cli", *args],
+            env=self.env,
+            capture_output=True,
+            timeout=60,
+            check=True,
         )
         return done.stdout.decode().strip()
 

@@ -37,9 +37,9 @@ async def test_entity_metadata_has_every_key_the_sdk_requires(api: Api) -> None:
         f"{DF}/v3/entities/{ids['Customer']}",
     ):
         body = (await api.get(path)).json()
-        assert REQUIRED_ENTITY_KEYS <= set(body) and body["id"] == ids["Customer"]
+        assert set(body) >= REQUIRED_ENTITY_KEYS and body["id"] == ids["Customer"]
         for item in body["fields"]:
-            assert REQUIRED_FIELD_KEYS <= set(item), item["name"]
+            assert set(item) >= REQUIRED_FIELD_KEYS, item["name"]
             assert item["defaultValue"] is None or isinstance(item["defaultValue"], str)
             assert item["referenceType"] in (None, "ManyToOne")
     fields = {f["name"]: f for f in (await api.get(f"{DF}/Entity/{ids['Customer']}")).json()["fields"]}
@@ -52,7 +52,7 @@ async def test_entity_metadata_has_every_key_the_sdk_requires(api: Api) -> None:
     assert fields["photo"]["isAttachment"] and fields["email"]["isUnique"]
     purchase = (await api.get(f"{DF}/Entity/{ids['Purchase']}")).json()
     customer = next(f for f in purchase["fields"] if f["name"] == "customer")
-    assert customer["isForeignKey"] and REQUIRED_ENTITY_KEYS <= set(customer["referenceEntity"])
+    assert customer["isForeignKey"] and set(customer["referenceEntity"]) >= REQUIRED_ENTITY_KEYS
 
 
 async def test_list_entities_is_a_bare_array(api: Api) -> None:
@@ -245,3 +245,10 @@ async def test_schema_change_in_one_process_is_seen_by_another(api: Api, setting
             )
             assert updated.status_code == 200, updated.text
             assert updated.json()["size"] == 3
+
+
+async def test_flags_must_be_booleans(api: Api) -> None:
+    body = {"entityDefinition": {"name": "Widget", "fields": [field("label", isRequired="false")]}}
+    response = await api.post(f"{DF}/Entity", json=body)
+    assert response.status_code == 400 and "isRequired" in response.json()["error"]
+    assert (await api.get(f"{DF}/Entity")).json() == []

@@ -203,3 +203,11 @@ async def test_audit_log_records_credential_and_role_changes(api: Api) -> None:
     actions = [e["action"] for e in entries]
     assert {"user.create", "role.assign", "credential.change"} <= set(actions)
     assert all(PASSWORD not in str(e) and "another long password" not in str(e) for e in entries)
+
+
+async def test_personal_access_token_revocation_applies_at_once(api: Api) -> None:
+    made = await api.post(f"{ADMIN}/tokens", json={"name": "script", "expiresInDays": 1})
+    token = made.json()["token"]
+    assert (await api.get(f"{DF}/Entity", headers=bearer(token))).status_code == 200
+    assert (await api.post("/oauth/revoke", data={"token": token})).status_code == 200
+    await assert_401(api, token)

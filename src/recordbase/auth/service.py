@@ -40,6 +40,7 @@ from recordbase.storage.principals import PrincipalStore
 REFRESH_LIFETIME = timedelta(days=30)
 FAILED_LOGINS = RateLimitItemPerMinute(10, 5)  # ten failures in five minutes, per login
 BASIC_CACHE_SECONDS = 30.0
+PERSONAL_CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class AuthService:
         self._assigned: dict[tuple[str, int], tuple[Role, ...]] = {}
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._basic: dict[str, tuple[str, float]] = {}
+        self._personal: dict[str, tuple[float, str, frozenset[str], datetime | None]] = {}
 
     # Per request --------------------------------------------------------------------------------
 
@@ -99,13 +101,27 @@ class AuthService:
         return await self._actor(cached[0], ALL_SCOPES, [])
 
     async def _personal_token(self, token: str) -> Actor:
-        row = await self.tokens.find_token(hash_token(token))
-        if row is None or row.revoked_at is not None:
+        """A personal token: its row is cached briefly; revocation is still checked on every request."""
+        token_hash = hash_token(token)
+        cached = self._personal.get(token_hash)
+        if cached is None or cached[0] < time.monotonic():
+            row = await self.tokens.find_token(token_hash)
+            if row is None or row.revoked_at is not None:
+                raise NotAuthenticated(self.message)
+            expires = datetime.fromisoformat(row.expires_at) if row.expires_at else None
+            scopes = frozenset(row.scopes.split()) if row.scopes else ALL_SCOPES
+            if len(self._personal) > 10_000:
+                self._personal.clear()
+            cached = self._personal[token_hash] = (
+                time.monotonic() + PERSONAL_CACHE_SECONDS,
+                row.principal_id,
+                scopes,
+                expires,
+            )
+        _, principal_id, scopes, expires = cached
+        if expires is not None and expires <= datetime.now(UTC):
             raise NotAuthenticated(self.message)
-        if row.expires_at is not None and datetime.fromisoformat(row.expires_at) <= datetime.now(UTC):
-            raise NotAuthenticated(self.message)
-        scopes = frozenset(row.scopes.split()) if row.scopes else ALL_SCOPES
-        return await self._actor(row.principal_id, scopes, [])
+        return await self._actor(principal_id, scopes, [f"pat:{token_hash}"])
 
     async def _actor(self, principal_id: str, scopes: frozenset[str], revocation_keys: list[str]) -> Actor:
         state = await self.identity.request_state(
@@ -194,6 +210,11 @@ class AuthService:
 
     async def revoke(self, token: str) -> None:
         """RFC 7009: revoke an access or refresh token; unknown tokens are not an error."""
+        if token.startswith(TOKEN_PREFIX):
+            async with self.database.transaction() as connection:
+                far = (datetime.now(UTC) + timedelta(days=3650)).isoformat()
+                await self.identity.revoke(connection, f"pat:{hash_token(token)}", far)
+            return
         async with self.database.transaction() as connection:
             family = await self.identity.family_of(connection, hash_token(token))
             if family is not None:

@@ -196,7 +196,7 @@ def parse_entity_draft(body: Any, schema: Schema) -> EntityDraft:
         name=str(definition.get("name") or ""),
         display_name=body.get("displayName") or definition.get("displayName") or "",
         description=body.get("description") or definition.get("description") or "",
-        rbac=bool(definition.get("isRbacEnabled", body.get("isRbacEnabled", False))),
+        rbac=_flag(definition, "isRbacEnabled", _flag(body, "isRbacEnabled", False)),
         fields=tuple(parse_field(f, schema) for f in fields),
     )
 
@@ -212,7 +212,7 @@ def parse_entity_patch(body: Any, schema: Schema) -> EntityPatch:
     return EntityPatch(
         display_name=body.get("displayName"),
         description=body.get("description"),
-        rbac=body.get("isRbacEnabled"),
+        rbac=None if body.get("isRbacEnabled") is None else _flag(body, "isRbacEnabled", False),
         add_fields=tuple(parse_field(f, schema) for f in _list(body, "addFields")),
         remove_fields=tuple(r["name"] for r in removes),
         update_fields=tuple(parse_field(f, schema) for f in _list(body, "updateFields")),
@@ -231,8 +231,8 @@ def parse_field(body: Any, schema: Schema) -> Field:
         type=kind,
         display_name=body.get("displayName") or "",
         description=body.get("description") or "",
-        required=bool(body.get("isRequired", False)),
-        unique=bool(body.get("isUnique", False)),
+        required=_flag(body, "isRequired", False),
+        unique=_flag(body, "isUnique", False),
         default=_default_value(kind, body.get("defaultValue")),
         max_length=_int(_pick(sql_type, "lengthLimit"))
         if kind in (FieldType.TEXT, FieldType.MULTILINE_TEXT)
@@ -242,7 +242,7 @@ def parse_field(body: Any, schema: Schema) -> Field:
         decimal_places=_int(_pick(sql_type, "decimalPrecision")),
         choice_set_id=body.get("choiceSetId") or body.get("choicesetId") or body.get("ChoiceSetId"),
         reference_entity=body.get("referenceEntityName") or _reference_name(body),
-        rbac=bool(body.get("isRbacEnabled", False)),
+        rbac=_flag(body, "isRbacEnabled", False),
     )
 
 
@@ -294,6 +294,16 @@ def _reference_name(body: dict[str, Any]) -> str | None:
 def _pick(sql_type: dict[str, Any], camel: str) -> Any:
     pascal = camel[0].upper() + camel[1:]
     return sql_type.get(camel, sql_type.get(pascal))
+
+
+def _flag(body: dict[str, Any], key: str, default: bool) -> bool:
+    """A JSON boolean; `"false"` is not silently true."""
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise BadRequest(f"'{key}' must be true or false.")
+    return value
 
 
 def _int(value: Any) -> int | None:
