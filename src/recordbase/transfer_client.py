@@ -2,8 +2,8 @@
 
 Import sends the file in chunks of `chunk` rows, each one `bulk-upload` request; with the
 server's `batch_limit` as the chunk size each chunk is one transaction. After each chunk the
-rows done are recorded in `FILE.progress`, so `--resume` after an interruption starts at the
-first chunk not answered and no row is written twice. Rejected rows are gathered from the
+number of rows done is recorded in `FILE.progress`, so `--resume` after an interruption starts
+at the first row not answered and no row is written twice. Rejected rows are gathered from the
 answers' error files into `FILE.errors.csv`.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import sys
 import time
@@ -123,11 +124,11 @@ def import_file(http: httpx.Client, entity: str, file: Path, chunk: int, resume:
     with file.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as source:
         rows = _rows(source)
         header = next(rows, [])
-        for index, block in enumerate(chunks(rows, chunk)):
-            if (index + 1) * chunk <= done:
-                continue
+        sent = done
+        for block in chunks(itertools.islice(rows, done, None), chunk):
             _upload(http, entity, header, block, totals, file)
-            state.write_text(json.dumps({"rows": (index * chunk) + len(block)}), encoding="utf-8")
+            sent += len(block)
+            state.write_text(json.dumps({"rows": sent}), encoding="utf-8")
             report.advance(len(block), raw.tell())
     report.close()
     if totals.rejected == 0:
