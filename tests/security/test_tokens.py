@@ -211,3 +211,21 @@ async def test_personal_access_token_revocation_applies_at_once(api: Api) -> Non
     assert (await api.get(f"{DF}/Entity", headers=bearer(token))).status_code == 200
     assert (await api.post("/oauth/revoke", data={"token": token})).status_code == 200
     await assert_401(api, token)
+
+
+async def test_pipeliner_accepts_an_application_key_pair_over_basic(api: Api) -> None:
+    await standard_entities(api)
+    app = (await api.post(f"{ADMIN}/applications", json={"name": "Crm"})).json()
+    await api.request("PUT", f"{ADMIN}/roles/Data Writer/assignments/{app['id']}")
+    url = "/api/v100/rest/spaces/default/entities/Customer"
+    api.client.headers.pop("Authorization", None)
+    good = await api.get(url, auth=(app["clientId"], app["clientSecret"]))
+    assert good.status_code == 200 and good.json()["success"] is True
+    missing = await api.get(url)
+    assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == 'Basic realm="restapi"'
+    wrong = await api.get(url, auth=(app["clientId"], "not-the-secret"))
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == 'Basic realm="restapi"'
+    garbled = await api.get(url, headers={"Authorization": "Basic !!!"})
+    assert garbled.status_code == 401
+    statuses = [(await api.get(url, auth=(app["clientId"], f"guess{i}"))).status_code for i in range(10)]
+    assert statuses[-1] == 429

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,7 +16,7 @@ from recordbase.api.http import JSONResponse
 from recordbase.api.observability import current_request_id
 from recordbase.api.pipeliner import errors as pipeliner_errors
 from recordbase.core.actors import Actor
-from recordbase.errors import NotAuthenticated, RecordbaseError
+from recordbase.errors import NotAuthenticated, OAuthError, RecordbaseError
 from recordbase.services import Services
 from recordbase.timing import stage
 
@@ -31,6 +33,21 @@ async def authenticate(request: Request, services: Services) -> Actor:
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated(UNAUTHENTICATED_TEXT)
     return await services.auth.authenticate_bearer(token.strip())
+
+
+async def authenticate_basic_or_bearer(request: Request, services: Services) -> Actor:
+    """Pipeliner routes also take HTTP Basic with an application's client id and secret."""
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return await authenticate(request, services)
+    try:
+        login, _, secret = base64.b64decode(credential.strip(), validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        raise NotAuthenticated(UNAUTHENTICATED_TEXT) from None
+    try:
+        return await services.auth.authenticate_basic(login, secret)
+    except OAuthError:
+        raise NotAuthenticated(UNAUTHENTICATED_TEXT) from None
 
 
 def dataservice(handler: Handler) -> Endpoint:
@@ -81,7 +98,7 @@ def pipeliner(handler: Handler) -> Endpoint:
         services: Services = request.app.state.services
         try:
             with stage("auth"):
-                actor = await authenticate(request, services)
+                actor = await authenticate_basic_or_bearer(request, services)
             return await handler(request, actor, services)
         except RecordbaseError as error:
             return pipeliner_errors.error_response(error)

@@ -35,6 +35,7 @@ CODES: list[tuple[type[RecordbaseError], Code]] = [
     (errors.Conflict, (40902, "ERROR_CONFLICT", 409)),
     (errors.PayloadTooLarge, (41300, "ERROR_PAYLOAD_TOO_LARGE", 413)),
     (errors.UnsupportedMediaType, (41500, "ERROR_UNSUPPORTED_MEDIA_TYPE", 415)),
+    (errors.RateLimited, (42900, "ERROR_TOO_MANY_REQUESTS", 429)),
     (errors.BadRequest, (117, "ERROR_PARAMETER_INVALID", 400)),
 ]
 
@@ -77,6 +78,8 @@ def error_response(error: RecordbaseError) -> JSONResponse:
     response = JSONResponse(error_body(error), status_code=status_for(error))
     if isinstance(error, errors.NotAuthenticated):
         response.headers["WWW-Authenticate"] = 'Basic realm="restapi"'
+    if isinstance(error, errors.RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
