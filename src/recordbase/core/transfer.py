@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -116,12 +116,16 @@ def error_text(error: RecordbaseError) -> str:
 
 @dataclass
 class ImportSummary:
-    """What a bulk upload did: rows read, rows inserted, and the rejected rows with their reason."""
+    """What a bulk upload did: rows read, rows inserted, rows rejected (each handed to the sink)."""
 
     header: list[str] = field(default_factory=list)
     total: int = 0
     inserted: int = 0
-    rejected: list[list[str]] = field(default_factory=list)
+    rejected: int = 0
+
+
+RejectSink = Callable[[Sequence[str], list[str]], None]
+"""Receives the header and each rejected row as sent plus its reason, as soon as it is known."""
 
 
 async def prepare_import(records: RecordService, ref: str, actor: Actor) -> tuple[Schema, Entity]:
@@ -133,9 +137,9 @@ async def prepare_import(records: RecordService, ref: str, actor: Actor) -> tupl
 
 
 async def import_rows(
-    records: RecordService, ref: str, rows: Iterator[list[str]], actor: Actor, chunk: int
+    records: RecordService, ref: str, rows: Iterator[list[str]], actor: Actor, chunk: int, reject: RejectSink
 ) -> ImportSummary:
-    """Insert every row after the header, `chunk` rows per transaction; rejects are collected."""
+    """Insert every row after the header, `chunk` rows per transaction; rejects go to `reject`."""
     schema, entity = await prepare_import(records, ref, actor)
     summary = ImportSummary(header=next(rows, []))
     columns = match_columns(entity, summary.header)
@@ -144,7 +148,9 @@ async def import_rows(
         result = await records.batch(ref, items, actor, Mode.PARTIAL, 0)
         summary.total += len(block)
         summary.inserted += len(result.successes)
-        summary.rejected += [_rejected(block, o) for o in result.failures]
+        for outcome in result.failures:
+            summary.rejected += 1
+            reject(summary.header, _rejected(block, outcome))
     return summary
 
 

@@ -11,9 +11,9 @@ import csv
 import io
 import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -41,25 +41,26 @@ async def bulk_upload(request: Request, actor: Actor, services: Services) -> Res
     """`{totalRecords, insertedRecords, errorFileLink}`; the link is null when every row went in."""
     settings, ref = services.settings, entity_ref(request)
     _, entity = await transfer.prepare_import(services.records, ref, actor)
-    with tempfile.TemporaryFile(dir=_dir(services, "imports")) as spool:
+    errors_file = ErrorFile(_dir(services, ERROR_DIR), entity.id, actor.id)
+    with tempfile.TemporaryFile(dir=_dir(services, "imports")) as spool, errors_file:
         async for chunk in FilePart(request, settings.files_max_bytes).chunks():
             spool.write(chunk)
         spool.seek(0)
-        summary = await _import(spool, ref, actor, services)
-    link = None
-    if summary.rejected:
-        error_id = _write_errors(services, entity.id, actor.id, summary)
-        link = f"{request.url.replace(query='')}/errors/{error_id}"
+        summary = await _import(spool, ref, actor, services, errors_file.add)
+    link = None if errors_file.id is None else f"{request.url.replace(query='')}/errors/{errors_file.id}"
     body = {"totalRecords": summary.total, "insertedRecords": summary.inserted, "errorFileLink": link}
     return JSONResponse(body)
 
 
-async def _import(spool: IO[bytes], ref: str, actor: Actor, services: Services) -> transfer.ImportSummary:
+async def _import(
+    spool: IO[bytes], ref: str, actor: Actor, services: Services, reject: transfer.RejectSink
+) -> transfer.ImportSummary:
     csv.field_size_limit(services.settings.files_max_bytes)
     text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
     try:
         rows = csv.reader(text, strict=True)
-        return await transfer.import_rows(services.records, ref, rows, actor, services.settings.batch_limit)
+        limit = services.settings.batch_limit
+        return await transfer.import_rows(services.records, ref, rows, actor, limit, reject)
     except UnicodeDecodeError:
         raise BadRequest("Bulk upload failed. The file is not UTF-8 text.") from None
     except csv.Error as error:
@@ -74,16 +75,32 @@ def _dir(services: Services, name: str) -> Path:
     return path
 
 
-def _write_errors(services: Services, entity_id: str, actor_id: str, summary: transfer.ImportSummary) -> str:
-    """The rejected rows as they were sent, plus an `Error` column; the owner file names who may read it."""
-    error_id = str(uuid.uuid4())
-    folder = _dir(services, ERROR_DIR)
-    with open(folder / f"{error_id}.csv", "w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([*summary.header, "Error"])
-        writer.writerows(summary.rejected)
-    (folder / f"{error_id}.owner").write_text(f"{entity_id}\n{actor_id}\n", encoding="utf-8")
-    return error_id
+class ErrorFile:
+    """The rejected rows as they were sent plus an `Error` column, written as they come; made on the
+    first reject. Its `.owner` file names the entity and the principal who may read it."""
+
+    def __init__(self, folder: Path, entity_id: str, actor_id: str) -> None:
+        self.folder, self.entity_id, self.actor_id = folder, entity_id, actor_id
+        self.id: str | None = None
+        self._out: IO[str] | None = None
+        self._writer: Any = None
+
+    def add(self, header: Sequence[str], row: list[str]) -> None:
+        if self._writer is None:
+            self.id = str(uuid.uuid4())
+            self._out = open(self.folder / f"{self.id}.csv", "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self._writer = csv.writer(self._out, lineterminator="\r\n")
+            self._writer.writerow([*header, "Error"])
+            owner = f"{self.entity_id}\n{self.actor_id}\n"
+            (self.folder / f"{self.id}.owner").write_text(owner, encoding="utf-8")
+        self._writer.writerow(row)
+
+    def __enter__(self) -> ErrorFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._out is not None:
+            self._out.close()
 
 
 async def errors(request: Request, actor: Actor, services: Services) -> Response:
