@@ -17,8 +17,13 @@ pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore::ResourceWar
 ROWS = [f"n{i},{i}" for i in range(7)]
 
 
-def cli(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**server.env, "RECORDBASE_URL": server.url, "RECORDBASE_TOKEN": server.token}
+def cli(server: LiveServer, *args: str, remote: bool = True) -> subprocess.CompletedProcess[str]:
+    """The command with the server's database settings; `remote`: and its URL and token too."""
+    env = (
+        {**server.env, "RECORDBASE_URL": server.url, "RECORDBASE_TOKEN": server.token}
+        if remote
+        else server.env
+    )
     return subprocess.run(
         [sys.executable, "-m", "recordbase.cli", *args],
         check=False,
@@ -79,4 +84,18 @@ async def test_rejects_exit_non_zero_and_resume_skips_done_chunks(
     assert count(http) == 1
     refused = cli(live_server, "import", "Nope", str(source))
     assert refused.returncode == 2 and "Nope" in refused.stderr
+    http.close()
+
+
+async def test_import_straight_into_the_database(live_server: LiveServer, tmp_path: Path) -> None:
+    """Without --url (and RECORDBASE_URL) the rows go through the core as the system actor."""
+    http = prepare(live_server)
+    source = tmp_path / "items.csv"
+    source.write_text("title,count\r\n" + "\r\n".join([*ROWS, "bad,x"]) + "\r\n", encoding="utf-8")
+    done = cli(live_server, "import", "Item", str(source), "--chunk", "4", remote=False)
+    assert done.returncode == 1, done.stderr
+    assert "8 rows read, 7 inserted, 1 rejected" in done.stdout
+    errors = (tmp_path / "items.csv.errors.csv").read_text(encoding="utf-8").splitlines()
+    assert errors[0] == "title,count,Error" and errors[1].startswith("bad,x,")
+    assert count(http) == 7
     http.close()

@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Annotated
 
@@ -176,7 +177,7 @@ def openapi_command(
 
 
 UrlOption = Annotated[
-    str, typer.Option("--url", envvar="RECORDBASE_URL", help="The server, e.g. http://127.0.0.1:8000")
+    str | None, typer.Option("--url", envvar="RECORDBASE_URL", help="The server, e.g. http://127.0.0.1:8000")
 ]
 TokenOption = Annotated[str, typer.Option("--token", envvar="RECORDBASE_TOKEN", help="A bearer token.")]
 
@@ -185,18 +186,21 @@ TokenOption = Annotated[str, typer.Option("--token", envvar="RECORDBASE_TOKEN", 
 def import_command(
     entity: Annotated[str, typer.Argument(help="Entity name or id.")],
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a header row.")],
-    url: UrlOption,
-    token: TokenOption,
+    url: UrlOption = None,
+    token: TokenOption = "",
     chunk: Annotated[int, typer.Option(help="Rows per request (one transaction at the default).")] = 1000,
     resume: Annotated[bool, typer.Option(help="Skip the rows FILE.progress records as done.")] = False,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Import FILE into ENTITY through a running server; exit 1 when any row was rejected."""
-    with transfer_client.client(url, token) as http:
-        try:
-            totals = transfer_client.import_file(http, entity, file, chunk, resume)
-        except transfer_client.ImportRefused as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from None
+    """Import FILE into ENTITY through a running server (--url), or straight into the database
+    (--database-url / --data-dir, as the system actor); exit 1 when any row was rejected."""
+    try:
+        with _sender(entity, file, url, token, database_url, data_dir) as send:
+            totals = transfer_client.import_file(send, file, chunk, resume)
+    except transfer_client.ImportRefused as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     seconds = time.monotonic() - totals.started
     typer.echo(
         f"{totals.total} rows read, {totals.inserted} inserted, {totals.rejected} rejected, "
@@ -207,10 +211,28 @@ def import_command(
         raise typer.Exit(1)
 
 
+@contextlib.contextmanager
+def _sender(
+    entity: str, file: Path, url: str | None, token: str, database_url: str | None, data_dir: Path | None
+) -> Iterator[transfer_client.Sender]:
+    if url and database_url is None and data_dir is None:
+        with transfer_client.client(url, token) as http:
+            yield transfer_client.http_sender(http, entity, file)
+        return
+    settings = settings_from(database_url, data_dir)
+    with asyncio.Runner() as runner:
+        stack = contextlib.AsyncExitStack()
+        services = runner.run(stack.enter_async_context(open_services(settings)))
+        try:
+            yield transfer_client.direct_sender(runner, services, entity, file)
+        finally:
+            runner.run(stack.aclose())
+
+
 @app.command("export")
 def export_command(
     entity: Annotated[str, typer.Argument(help="Entity name or id.")],
-    url: UrlOption,
+    url: Annotated[str, typer.Option("--url", envvar="RECORDBASE_URL", help="The server.")],
     token: TokenOption,
     format: Annotated[str, typer.Option(help="csv or jsonl.")] = "csv",
     filter: Annotated[str | None, typer.Option(help='An OData $filter, e.g. "age gt 30".')] = None,

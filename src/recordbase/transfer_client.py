@@ -9,13 +9,14 @@ answers' error files into `FILE.errors.csv`.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import itertools
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
@@ -30,7 +31,10 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from recordbase.core.transfer import chunks
+from recordbase.core.actors import SYSTEM
+from recordbase.core.transfer import chunks, import_rows
+from recordbase.errors import RecordbaseError
+from recordbase.services import Services
 
 TIMEOUT = httpx.Timeout(300.0, connect=10.0)
 
@@ -115,8 +119,12 @@ def _rows(source: IO[str]) -> Iterator[list[str]]:
     return csv.reader(source, strict=True)
 
 
-def import_file(http: httpx.Client, entity: str, file: Path, chunk: int, resume: bool) -> ImportTotals:
-    """Upload FILE in chunks; the totals count this run's rows (skipped ones apart)."""
+Sender = Callable[[list[str], list[list[str]], ImportTotals], None]
+"""Writes one chunk (header, rows) and adds what became of it to the totals."""
+
+
+def import_file(send: Sender, file: Path, chunk: int, resume: bool) -> ImportTotals:
+    """Send FILE in chunks; the totals count this run's rows (skipped ones apart)."""
     state = file.with_name(file.name + ".progress")
     done = _done(state) if resume else 0
     totals = ImportTotals(skipped=done)
@@ -126,7 +134,7 @@ def import_file(http: httpx.Client, entity: str, file: Path, chunk: int, resume:
         header = next(rows, [])
         sent = done
         for block in chunks(itertools.islice(rows, done, None), chunk):
-            _upload(http, entity, header, block, totals, file)
+            send(header, block, totals)
             sent += len(block)
             state.write_text(json.dumps({"rows": sent}), encoding="utf-8")
             report.advance(len(block), raw.tell())
@@ -140,6 +148,48 @@ def _done(state: Path) -> int:
     if not state.exists():
         return 0
     return int(json.loads(state.read_text(encoding="utf-8"))["rows"])
+
+
+def http_sender(http: httpx.Client, entity: str, file: Path) -> Sender:
+    """Each chunk a `bulk-upload` request to a running server."""
+    return lambda header, block, totals: _upload(http, entity, header, block, totals, file)
+
+
+def direct_sender(runner: asyncio.Runner, services: Services, entity: str, file: Path) -> Sender:
+    """Each chunk straight through the core's write path as the system actor (no server)."""
+    rejects = ErrorRows(file.with_name(file.name + ".errors.csv"))
+
+    def send(header: list[str], block: list[list[str]], totals: ImportTotals) -> None:
+        rows = iter([header, *block])
+        limit = services.settings.batch_limit
+        work = import_rows(services.records, entity, rows, SYSTEM, limit, rejects.add)
+        try:
+            summary = runner.run(work)
+        except RecordbaseError as error:
+            raise ImportRefused(error.message) from None
+        totals.total += summary.total
+        totals.inserted += summary.inserted
+        totals.rejected += summary.rejected
+        if summary.rejected:
+            totals.errors_file = rejects.path
+
+    return send
+
+
+class ErrorRows:
+    """FILE.errors.csv for a direct import: the header plus `Error`, then rows as they are rejected."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.started = False
+
+    def add(self, header: Sequence[str], row: list[str]) -> None:
+        with self.path.open("a" if self.started else "w", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\r\n")
+            if not self.started:
+                writer.writerow([*header, "Error"])
+                self.started = True
+            writer.writerow(row)
 
 
 def _upload(
