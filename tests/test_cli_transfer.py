@@ -87,8 +87,10 @@ async def test_rejects_exit_non_zero_and_resume_skips_done_chunks(
     http.close()
 
 
-async def test_import_straight_into_the_database(live_server: LiveServer, tmp_path: Path) -> None:
-    """Without --url (and RECORDBASE_URL) the rows go through the core as the system actor."""
+async def test_import_and_export_straight_against_the_database(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    """Without --url (and RECORDBASE_URL) rows go through the core as the system actor."""
     http = prepare(live_server)
     source = tmp_path / "items.csv"
     source.write_text("title,count\r\n" + "\r\n".join([*ROWS, "bad,x"]) + "\r\n", encoding="utf-8")
@@ -98,4 +100,7 @@ async def test_import_straight_into_the_database(live_server: LiveServer, tmp_pa
     errors = (tmp_path / "items.csv.errors.csv").read_text(encoding="utf-8").splitlines()
     assert errors[0] == "title,count,Error" and errors[1].startswith("bad,x,")
     assert count(http) == 7
+    exported = cli(live_server, "export", "Item", "--format", "jsonl", "--filter", "count ge 5", remote=False)
+    assert exported.returncode == 0, exported.stderr
+    assert [json.loads(line)["title"] for line in exported.stdout.splitlines()] == ["n5", "n6"]
     http.close()

@@ -219,12 +219,19 @@ def _sender(
         with transfer_client.client(url, token) as http:
             yield transfer_client.http_sender(http, entity, file)
         return
+    with _direct(database_url, data_dir) as (runner, services):
+        yield transfer_client.direct_sender(runner, services, entity, file)
+
+
+@contextlib.contextmanager
+def _direct(database_url: str | None, data_dir: Path | None) -> Iterator[tuple[asyncio.Runner, Services]]:
+    """The services, open on an event loop that synchronous code drives one call at a time."""
     settings = settings_from(database_url, data_dir)
     with asyncio.Runner() as runner:
         stack = contextlib.AsyncExitStack()
         services = runner.run(stack.enter_async_context(open_services(settings)))
         try:
-            yield transfer_client.direct_sender(runner, services, entity, file)
+            yield runner, services
         finally:
             runner.run(stack.aclose())
 
@@ -232,20 +239,43 @@ def _sender(
 @app.command("export")
 def export_command(
     entity: Annotated[str, typer.Argument(help="Entity name or id.")],
-    url: Annotated[str, typer.Option("--url", envvar="RECORDBASE_URL", help="The server.")],
-    token: TokenOption,
+    url: UrlOption = None,
+    token: TokenOption = "",
     format: Annotated[str, typer.Option(help="csv or jsonl.")] = "csv",
     filter: Annotated[str | None, typer.Option(help='An OData $filter, e.g. "age gt 30".')] = None,
     output: Annotated[Path | None, typer.Option(help="Write here instead of stdout.")] = None,
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
 ) -> None:
-    """Stream every record of ENTITY the token may read, as CSV or JSON Lines."""
-    with transfer_client.client(url, token) as http, _sink(output) as out:
-        try:
-            written = transfer_client.export_to(http, entity, format, filter, out)
-        except transfer_client.ImportRefused as error:
-            typer.echo(f"error: {error}", err=True)
-            raise typer.Exit(2) from None
+    """Stream every record of ENTITY the token may read (or all of them, straight from the database
+    without --url), as CSV or JSON Lines."""
+    if format not in ("csv", "jsonl"):
+        typer.echo("error: --format must be csv or jsonl.", err=True)
+        raise typer.Exit(2)
+    try:
+        with _sink(output) as out:
+            written = _export(entity, url, token, database_url, data_dir, format, filter, out)
+    except transfer_client.ImportRefused as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"{written} bytes exported", err=True)
+
+
+def _export(
+    entity: str,
+    url: str | None,
+    token: str,
+    database_url: str | None,
+    data_dir: Path | None,
+    kind: str,
+    filter_text: str | None,
+    out: IO[bytes],
+) -> int:
+    if url and database_url is None and data_dir is None:
+        with transfer_client.client(url, token) as http:
+            return transfer_client.export_to(http, entity, kind, filter_text, out)
+    with _direct(database_url, data_dir) as (runner, services):
+        return transfer_client.export_direct(runner, services, entity, kind, filter_text, out)
 
 
 def _sink(output: Path | None) -> contextlib.AbstractContextManager[IO[bytes]]:

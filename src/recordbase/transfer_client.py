@@ -32,7 +32,8 @@ from rich.progress import (
 )
 
 from recordbase.core.actors import SYSTEM
-from recordbase.core.transfer import chunks, import_rows
+from recordbase.core.query import parse_odata
+from recordbase.core.transfer import chunks, export_csv, export_jsonl, import_rows
 from recordbase.errors import RecordbaseError
 from recordbase.services import Services
 
@@ -246,4 +247,30 @@ def export_to(http: httpx.Client, entity: str, kind: str, filter_text: str | Non
         for part in response.iter_bytes():
             out.write(part)
             written += len(part)
+    return written
+
+
+def export_direct(
+    runner: asyncio.Runner,
+    services: Services,
+    entity: str,
+    kind: str,
+    filter_text: str | None,
+    out: IO[bytes],
+) -> int:
+    """The export straight from the database, as the system actor; answers the bytes written."""
+    encode = export_csv if kind == "csv" else export_jsonl
+    written = 0
+    try:
+        query = parse_odata({"$filter": filter_text} if filter_text else {}, services.query.limits)
+        stream = encode(services.query, entity, query, SYSTEM)
+
+        async def next_part() -> bytes | None:
+            return await anext(stream, None)
+
+        while (part := runner.run(next_part())) is not None:
+            out.write(part)
+            written += len(part)
+    except RecordbaseError as error:
+        raise ImportRefused(error.message) from None
     return written
