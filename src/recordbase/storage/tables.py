@@ -7,8 +7,8 @@ id when the name is longer than PostgreSQL's 63-byte identifiers), so names neve
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
