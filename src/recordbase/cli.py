@@ -20,6 +20,7 @@ from recordbase import transfer_client
 from recordbase.api.observability import configure_logging, prepare_metrics_directory
 from recordbase.api.openapi import build_document, dialects
 from recordbase.app import open_services
+from recordbase.cli_admin import app_app, role_app, user_app
 from recordbase.core.actors import SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
@@ -35,6 +36,9 @@ token_app = typer.Typer(help="Bearer tokens.", no_args_is_help=True)
 schema_app = typer.Typer(help="Declarative schema files.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(schema_app, name="schema")
+app.add_typer(user_app, name="user")
+app.add_typer(app_app, name="app")
+app.add_typer(role_app, name="role")
 
 DatabaseOption = Annotated[
     str | None, typer.Option("--database-url", help="sqlite:///PATH or postgresql://…")
