@@ -27,24 +27,23 @@ meta = sa.Table(
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
 )
-entities = sa.Table(
-    "rb_entities",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name_key", sa.String(100), nullable=False, unique=True),
-    sa.Column("definition", sa.Text, nullable=False),
-    sa.Column("created_at", sa.String(32), nullable=False),
-    sa.Column("updated_at", sa.String(32), nullable=False),
-)
-choice_sets = sa.Table(
-    "rb_choice_sets",
-    metadata,
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name_key", sa.String(100), nullable=False, unique=True),
-    sa.Column("definition", sa.Text, nullable=False),
-    sa.Column("created_at", sa.String(32), nullable=False),
-    sa.Column("updated_at", sa.String(32), nullable=False),
-)
+
+
+def _definitions(name: str) -> sa.Table:
+    """Entities and choice sets are stored alike: one JSON definition a row, unique by lower-cased name."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("name_key", sa.String(100), nullable=False, unique=True),
+        sa.Column("definition", sa.Text, nullable=False),
+        sa.Column("created_at", sa.String(32), nullable=False),
+        sa.Column("updated_at", sa.String(32), nullable=False),
+    )
+
+
+entities = _definitions("rb_entities")
+choice_sets = _definitions("rb_choice_sets")
 counters = sa.Table(
     "rb_counters",
     metadata,
@@ -152,6 +151,7 @@ def field_column(field: Field, schema: Schema) -> sa.Column[Any]:
         if target is not None:
             args.append(sa.ForeignKey(f"{table_name(target)}.Id", name="fk_" + field.id.replace("-", "")))
     return sa.Column(column_name(field), column_type(field), *args, key=field.name, nullable=True)
+
 
 # Identity and permissions (migration 0002).
 principal_secrets = sa.Table(
