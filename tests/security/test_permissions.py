@@ -184,3 +184,31 @@ async def test_schema_changes_need_customize_rights(api: Api) -> None:
     audit = (await api.get(f"{ADMIN}/audit")).json()
     assert any(e["action"] == "entity.create" and e["target"] == "Sneaky" for e in audit)
     assert (await api.get(f"{ADMIN}/audit", headers=designer)).status_code == 403
+
+
+async def test_files_of_other_users_records_are_out_of_reach(api: Api) -> None:
+    await create_entity(api, "Doc", [field("title"), field("scan", "UNIQUEIDENTIFIER", "File")])
+    await make_role(
+        api,
+        {
+            "name": "OwnDocs",
+            "entities": {
+                "Doc": {
+                    "actions": ["read", "create", "update", "delete"],
+                    "ownOnly": ["read", "update", "delete"],
+                }
+            },
+        },
+    )
+    ann = await user_headers(api, "ann3", ["OwnDocs"])
+    bob = await user_headers(api, "bob3", ["OwnDocs"])
+    theirs = (await api.post(f"{DS}/EntityService/Doc/insert", json={"title": "bob's"}, headers=bob)).json()
+    url = f"{DS}/Attachment/Doc/{theirs['Id']}/scan"
+    uploaded = await api.post(url, files={"file": ("a.txt", b"secret", "text/plain")}, headers=bob)
+    assert uploaded.status_code == 200, uploaded.text
+    assert (await api.get(url, headers=ann)).status_code == 404
+    overwrite = await api.post(url, files={"file": ("b.txt", b"mine now", "text/plain")}, headers=ann)
+    assert overwrite.status_code == 404
+    assert (await api.delete(url, headers=ann)).status_code == 404
+    download = await api.get(url, headers=bob)
+    assert download.status_code == 200 and download.content == b"secret"
