@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -252,3 +254,18 @@ async def test_flags_must_be_booleans(api: Api) -> None:
     response = await api.post(f"{DF}/Entity", json=body)
     assert response.status_code == 400 and "isRequired" in response.json()["error"]
     assert (await api.get(f"{DF}/Entity")).json() == []
+
+
+async def test_concurrent_first_requests_after_a_remote_schema_change(api: Api, settings: Settings) -> None:
+    """Many requests meeting an entity another process just created: all find it, none answers 404."""
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        headers = {"Authorization": f"Bearer {api.token}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://other", headers=headers) as client:
+            await client.get(f"{DF}/Entity")
+            await create_entity(api, "Widget", [field("label")])
+            answers = await asyncio.gather(
+                *(client.get(f"{DS}/EntityService/Widget/read") for _ in range(40))
+            )
+            assert [a.status_code for a in answers] == [200] * 40

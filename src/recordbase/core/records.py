@@ -78,7 +78,10 @@ class RecordService:
         refs = (ref, *aliases)
         schema = self.schemas.current
         found = _first_entity(schema, refs)
-        if found is None and await self.schemas.refresh_if_changed():
+        if found is None:
+            # Re-read the snapshot whatever the refresh says: a concurrent request may have
+            # reloaded it between our first look and the version check.
+            await self.schemas.refresh_if_changed()
             schema = self.schemas.current
             found = _first_entity(schema, refs)
         if found is None:
@@ -178,7 +181,7 @@ class RecordService:
         try:
             async with self.store.writer(schema) as writer:
                 slots = await plan(writer, schema, entity, items, actor.permissions)
-                await self._raise_if_stale(slots)
+                await self._raise_if_stale(slots, schema)
                 outcomes = [slot.outcome() for slot in await execute(writer, entity, slots, actor, mode)]
                 if mode is Mode.ATOMIC and any(o.error is not None for o in outcomes):
                     raise _RolledBack(outcomes)
@@ -186,10 +189,14 @@ class RecordService:
             return BatchResult(entity, [o for o in rolled.outcomes if o.error is not None], committed=False)
         return BatchResult(entity, outcomes, committed=True)
 
-    async def _raise_if_stale(self, slots: Sequence[Slot]) -> None:
-        """A field unknown here may have been added by another process: reload and rerun if so."""
+    async def _raise_if_stale(self, slots: Sequence[Slot], schema: Schema) -> None:
+        """A field unknown here may have been added by another process: reload and rerun if so
+        (also when a concurrent request already reloaded the snapshot this batch started from)."""
         unknown = any(e.code == "UNKNOWN_FIELD" for slot in slots for e in slot.problems)
-        if unknown and await self.schemas.refresh_if_changed():
+        if not unknown:
+            return
+        await self.schemas.refresh_if_changed()
+        if self.schemas.current.version != schema.version:
             raise StaleSchema("The schema changed while the batch was being checked.")
 
 
