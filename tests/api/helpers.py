@@ -41,29 +41,30 @@ async def create_choice_set(api: Api, name: str, values: list[str]) -> str:
     return str(response.json())
 
 
+def customer_fields(status: str, tags: str) -> list[dict[str, Any]]:
+    """One field of every type (the shared scenario entity of API, security and fuzz tests)."""
+    return [
+        field("fullName", isRequired=True, sql_type={"lengthLimit": 50}),
+        field("notes", "MULTILINE"),
+        field("age", "INT", sql_type={"minValue": 0, "maxValue": 150}),
+        field("balance", "DECIMAL", sql_type={"decimalPrecision": 2}),
+        field("active", "BIT"),
+        field("birthday", "DATE"),
+        field("lastSeen", "DATETIMEOFFSET"),
+        field("status", "INT", "ChoiceSetSingle", choiceSetId=status),
+        field("tags", "NVARCHAR", "ChoiceSetMultiple", choiceSetId=tags),
+        field("email", isUnique=True),
+        field("externalId", "UNIQUEIDENTIFIER"),
+        field("photo", "UNIQUEIDENTIFIER", "File"),
+        field("seq", "DECIMAL", "AutoNumber"),
+    ]
+
+
 async def standard_entities(api: Api) -> dict[str, str]:
     """A Customer (one field of every type) and an Order pointing at it."""
     status = await create_choice_set(api, "Status", ["Open", "Won", "Lost"])
     tags = await create_choice_set(api, "Tags", ["Red", "Green", "Blue"])
-    customer = await create_entity(
-        api,
-        "Customer",
-        [
-            field("fullName", isRequired=True, sql_type={"lengthLimit": 50}),
-            field("notes", "MULTILINE"),
-            field("age", "INT", sql_type={"minValue": 0, "maxValue": 150}),
-            field("balance", "DECIMAL", sql_type={"decimalPrecision": 2}),
-            field("active", "BIT"),
-            field("birthday", "DATE"),
-            field("lastSeen", "DATETIMEOFFSET"),
-            field("status", "INT", "ChoiceSetSingle", choiceSetId=status),
-            field("tags", "NVARCHAR", "ChoiceSetMultiple", choiceSetId=tags),
-            field("email", isUnique=True),
-            field("externalId", "UNIQUEIDENTIFIER"),
-            field("photo", "UNIQUEIDENTIFIER", "File"),
-            field("seq", "DECIMAL", "AutoNumber"),
-        ],
-    )
+    customer = await create_entity(api, "Customer", customer_fields(status, tags))
     order = await create_entity(
         api,
         "Purchase",

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.helpers import field
+from tests.api.helpers import customer_fields, field
 
 
 def seed(client: httpx.Client) -> dict[str, str]:
@@ -35,24 +35,6 @@ def seed(client: httpx.Client) -> dict[str, str]:
     _post(client, "/api/EntityService/Purchase/insert", purchase)
     _post(client, "/api/EntityService/Note/insert", {"body": "hello"})
     return ids
-
-
-def customer_fields(status: str, tags: str) -> list[dict[str, Any]]:
-    return [
-        field("fullName", isRequired=True, sql_type={"lengthLimit": 50}),
-        field("notes", "MULTILINE"),
-        field("age", "INT", sql_type={"minValue": 0, "maxValue": 150}),
-        field("balance", "DECIMAL", sql_type={"decimalPrecision": 2}),
-        field("active", "BIT"),
-        field("birthday", "DATE"),
-        field("lastSeen", "DATETIMEOFFSET"),
-        field("status", "INT", "ChoiceSetSingle", choiceSetId=status),
-        field("tags", "NVARCHAR", "ChoiceSetMultiple", choiceSetId=tags),
-        field("email", isUnique=True),
-        field("externalId", "UNIQUEIDENTIFIER"),
-        field("photo", "UNIQUEIDENTIFIER", "File"),
-        field("seq", "DECIMAL", "AutoNumber"),
-    ]
 
 
 def _entity(client: httpx.Client, name: str, fields: list[dict[str, Any]]) -> str:
