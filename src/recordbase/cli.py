@@ -65,6 +65,9 @@ def run(work: object) -> None:
         raise typer.Exit(1) from None
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
@@ -87,6 +90,10 @@ def serve(
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
+        # A worker must answer the supervisor's ping within this many seconds or it is killed and
+        # replaced; uvicorn's 5 s is less than a worker's start-up takes on a busy machine, where
+        # workers were then replaced forever and the server never served.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
