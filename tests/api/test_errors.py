@@ -81,3 +81,15 @@ def test_a_401_asks_for_basic_credentials_and_429_says_when_to_retry() -> None:
     assert refused.headers["WWW-Authenticate"] == 'Basic realm="restapi"'
     limited = pipeliner_errors.error_response(errors.RateLimited("slow down", retry_after=7))
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "7"
+
+
+def test_field_names_are_filled_in_by_the_renderer_not_rewritten() -> None:
+    problem = FieldError(
+        "owner", "RELATION_NOT_FOUND", "[{field}] Relation Account.{field}=1 to Client doesn't exist!"
+    )
+    assert problem.message == "[owner] Relation Account.owner=1 to Client doesn't exist!"
+    assert problem.named("owner_id") == "[owner_id] Relation Account.owner_id=1 to Client doesn't exist!"
+    untouched = FieldError("owner", "INVALID_VALUE", "The owner's 'owner' value is odd.")
+    assert untouched.named("owner_id") == untouched.message  # English text is never rewritten
+    failed = errors.ValidationFailed([problem])
+    assert failed.message == "[owner] " + problem.message

@@ -90,12 +90,8 @@ class Names:
         return found.id if found is not None else None
 
     def message(self, error: FieldError) -> str:
-        """The core's message with the field's wire name in place of its core name."""
-        wire = self.field_name(error.field)
-        if wire == error.field:
-            return error.message
-        text = error.message.replace(f"[{error.field}]", f"[{wire}]").replace(f".{error.field}=", f".{wire}=")
-        return text.replace(f"'{error.field}'", f"'{wire}'")
+        """The error's text with the field called by its wire name."""
+        return error.named(self.field_name(error.field))
 
 
 def item_error(
