@@ -7,7 +7,7 @@ per field for the whole batch. What survives is written with one multi-row state
 Only when the database itself refuses a statement (a concurrent writer got there first) is the
 batch replayed record by record, each inside a savepoint, so only the refused record is lost.
 
-Modes (spec-notes §1.6, §2.6):
+Modes (docs/compat-uipath.md#batches, docs/compat-pipeliner.md#batches):
 - `ATOMIC`: all or nothing; one failure and nothing is written.
 - `PARTIAL`: every record is tried; each success is kept.
 - `STOP_AT_FIRST`: records before the first failure are kept; later ones are not processed.

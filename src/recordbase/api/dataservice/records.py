@@ -74,7 +74,7 @@ async def delete_record(request: Request, actor: Actor, services: Services) -> R
     return JSONResponse(True)
 
 
-# Batches (spec-notes §1.6, wire doc §2.3): 200 when every record succeeded; 400 with the same
+# Batches (docs/compat-uipath.md#batches): 200 when every record succeeded; 400 with the same
 # body when any failed (the uipath SDK reads that 400 as a normal answer). `atomic=true` is
 # recordbase's own: all or nothing, 400 (409 when every failure is a conflict) and nothing written.
 
