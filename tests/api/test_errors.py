@@ -43,7 +43,7 @@ CLASSES = every_class()
 
 def test_the_walk_finds_the_error_classes_of_every_package() -> None:
     names = {kind.__name__ for kind in CLASSES}
-    assert {"OAuthError", "SchemaError", "FileUpdateConflict", "InvalidColumnHeader"} <= names
+    assert {"OAuthError", "SchemaError", "FileTooLarge", "InvalidColumnHeader"} <= names
     assert "ErrorFileNotFound" in names and len(CLASSES) > 35
 
 
@@ -93,3 +93,15 @@ def test_field_names_are_filled_in_by_the_renderer_not_rewritten() -> None:
     assert untouched.named("owner_id") == untouched.message  # English text is never rewritten
     failed = errors.ValidationFailed([problem])
     assert failed.message == "[owner] " + problem.message
+
+
+def test_unsupported_query_keys_are_refused_with_their_own_code() -> None:
+    from recordbase.core.query.uipath import parse_query
+
+    with pytest.raises(errors.InvalidQuery) as refused:
+        parse_query({"aggregates": [{"function": "COUNT", "field": "Id"}], "joins": [{}]})
+    assert [(e.field, e.code) for e in refused.value.errors] == [
+        ("aggregates", "UNSUPPORTED"),
+        ("joins", "UNSUPPORTED"),
+    ]
+    assert api_errors.status_for(refused.value) == 400

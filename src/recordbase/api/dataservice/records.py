@@ -7,6 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from recordbase.api.batches import batch_body
 from recordbase.api.errors import status_for
 from recordbase.api.http import JSONResponse, bool_param, int_param, json_body
 from recordbase.core.actors import Actor
@@ -14,7 +15,7 @@ from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
 from recordbase.core.expand import MAX_LEVEL, plain
 from recordbase.core.permissions import Permissions
 from recordbase.core.schema import Entity
-from recordbase.errors import BadRequest, FieldError, ValidationFailed
+from recordbase.errors import FieldError, ValidationFailed
 from recordbase.services import Services
 
 DEFAULT_LEVEL = 2
@@ -106,13 +107,6 @@ def batch_mode(request: Request) -> Mode:
     if bool_param(request, "atomic", False):
         return Mode.ATOMIC
     return Mode.STOP_AT_FIRST if bool_param(request, "failOnFirst", False) else Mode.PARTIAL
-
-
-async def batch_body(request: Request, services: Services) -> list[Any]:
-    body = await json_body(request, services.settings.max_body_bytes)
-    if not isinstance(body, list):
-        raise BadRequest("The body of a batch must be a JSON array.")
-    return body
 
 
 def update_item(record: Any) -> Item:

@@ -98,7 +98,7 @@ class ErrorFile:
     def __enter__(self) -> ErrorFile:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         if self._out is not None:
             self._out.close()
 
