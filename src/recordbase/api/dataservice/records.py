@@ -8,26 +8,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recordbase.api.batches import batch_body
+from recordbase.api.dataservice import query
+from recordbase.api.dataservice.params import entity_ref, level
 from recordbase.api.errors import status_for
 from recordbase.api.http import JSONResponse, bool_param, int_param, json_body
 from recordbase.core.actors import Actor
 from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
-from recordbase.core.expand import MAX_LEVEL, plain
+from recordbase.core.expand import plain
 from recordbase.core.permissions import Permissions
 from recordbase.core.schema import Entity
 from recordbase.errors import FieldError, ValidationFailed
 from recordbase.services import Services
-
-DEFAULT_LEVEL = 2
-
-
-def entity_ref(request: Request) -> str:
-    params = request.path_params
-    return str(params.get("entity_id") or params["entity_name"])
-
-
-def level(request: Request) -> int:
-    return int_param(request, "expansionLevel", DEFAULT_LEVEL, 0, MAX_LEVEL)
 
 
 async def read_record(request: Request, actor: Actor, services: Services) -> Response:
@@ -38,8 +29,6 @@ async def read_record(request: Request, actor: Actor, services: Services) -> Res
 
 
 async def list_records(request: Request, actor: Actor, services: Services) -> Response:
-    from recordbase.api.dataservice import query  # noqa: PLC0415 - query imports this module
-
     if query.has_odata(request):
         return await query.list_records_odata(request, actor, services)
     settings = services.settings

@@ -18,7 +18,7 @@ from typing import IO, Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from recordbase.api.dataservice.records import entity_ref
+from recordbase.api.dataservice.params import entity_ref
 from recordbase.api.http import JSONResponse
 from recordbase.api.uploads import FilePart
 from recordbase.core import transfer
