@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from recordbase.api.observability import configure_logging, prepare_metrics_dire
 from recordbase.api.routes import build_document, dialects
 from recordbase.app import open_services
 from recordbase.cli_admin import app_app, role_app, user_app
+from recordbase.cli_options import settings_from
 from recordbase.core.actors import SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
@@ -46,15 +46,6 @@ DatabaseOption = Annotated[
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Directory for SQLite data and files.")
 ]
-
-
-def settings_from(database_url: str | None, data_dir: Path | None, **more: object) -> Settings:
-    """Flags win over the environment; they are also exported so that worker processes see them."""
-    given = {"database_url": database_url, "data_dir": data_dir, **more}
-    for key, value in given.items():
-        if value is not None:
-            os.environ[f"RECORDBASE_{key.upper()}"] = str(value)
-    return Settings()
 
 
 def run(work: object) -> None:

@@ -40,7 +40,6 @@ from recordbase import timing
 from recordbase.api.http import JSONResponse
 from recordbase.services import Services
 from recordbase.settings import Settings
-from recordbase.storage.timed import ping
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID: ContextVar[str] = ContextVar("recordbase_request_id", default="")
@@ -241,7 +240,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """Ready for traffic: the database answers, and the file store too when one is configured."""
     services: Services = request.app.state.services
-    checks = {"database": await _check(ping(services.database))}
+    checks = {"database": await _check(services.ping_database())}
     files = getattr(services, "files", None)
     if files is not None:
         checks["files"] = await _check(_files_reachable(files))

@@ -1,4 +1,5 @@
-"""The UiPath wire form of entities, fields and choice sets (uipath-sdk-wire.md §5), both directions."""
+"""The UiPath wire form of entities, fields and choice sets, both directions
+(docs/compat-uipath.md#schema-wire-form)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Parse the Pipeliner list parameters (spec-notes §2.4) into the query AST and a page window.
+"""Parse the Pipeliner list parameters (docs/compat-pipeliner.md#list-parameters) into the query
+AST and a page window.
 
     GET …/entities/Accounts?filter[name]=Acme&filter-op[name]=icontains&order-by=-created&first=50
 

@@ -47,7 +47,8 @@ class QueryRequest:
     The page holds `query.limit` records: after the cursor `after`, or just before `before`, or
     at the end of the result (`from_end`), or from `query.start` (an OFFSET). `last` keeps only
     the last records of a forward page (Pipeliner's `first=N&last=M`). `path_depth` is the
-    expansion level dot paths are checked against (spec-notes §1.4.4); by default `level`.
+    expansion level dot paths are checked against (docs/compat-uipath.md#expansion-levels); by
+    default `level`.
     """
 
     query: Query
