@@ -23,9 +23,14 @@ from recordbase.services import Services
 
 
 async def list_entities(request: Request, actor: Actor, services: Services) -> Response:
-    """Every entity with View All Schema; otherwise those the caller has some access to."""
-    schema = services.schemas.current
+    """Every entity with View All Schema; otherwise those the caller has some access to.
+
+    A listing checks the stored schema version first (one tiny query; record reads do not), so a
+    change made by another process (`recordbase schema apply`) shows at once, on SQLite too.
+    """
     actor.permissions.require_schema_read()
+    await services.schemas.refresh_if_changed()
+    schema = services.schemas.current
     visible = [e for e in schema.entities if actor.permissions.can_view_entity(e)]
     return JSONResponse([entity_json(e, schema, actor.permissions.schema_fields(e)) for e in visible])
 
@@ -71,6 +76,7 @@ async def update_entity(request: Request, actor: Actor, services: Services) -> R
 
 async def list_choice_sets(request: Request, actor: Actor, services: Services) -> Response:
     _require_choice_sets(actor, services)
+    await services.schemas.refresh_if_changed()
     return JSONResponse([choice_set_json(c) for c in services.schemas.current.choice_sets])
 
 
