@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from recordbase import errors
+from recordbase.files.errors import FileStorageError
 
 STATUS: list[tuple[type[errors.RecordbaseError], int]] = [
     (errors.InvalidJson, 400),
@@ -19,6 +20,7 @@ STATUS: list[tuple[type[errors.RecordbaseError], int]] = [
     (errors.InvalidClient, 401),
     (errors.OAuthError, 400),
     (errors.RateLimited, 429),
+    (FileStorageError, 503),
 ]
 
 UNAUTHENTICATED_TEXT = (

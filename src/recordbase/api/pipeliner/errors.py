@@ -13,6 +13,7 @@ from recordbase.api.http import JSONResponse
 from recordbase.core.batch import Outcome
 from recordbase.core.schema import Entity
 from recordbase.errors import FieldError, RecordbaseError
+from recordbase.files.errors import FileStorageError
 
 Code = tuple[int, str, int]
 """(code, name, HTTP status)."""
@@ -37,6 +38,7 @@ CODES: list[tuple[type[RecordbaseError], Code]] = [
     (errors.UnsupportedMediaType, (41500, "ERROR_UNSUPPORTED_MEDIA_TYPE", 415)),
     (errors.RateLimited, (42900, "ERROR_TOO_MANY_REQUESTS", 429)),
     (errors.BadRequest, (117, "ERROR_PARAMETER_INVALID", 400)),
+    (FileStorageError, (50300, "ERROR_SERVICE_UNAVAILABLE", 503)),
 ]
 
 # Codes nested in a field error (`field_errors[].errors[]`), by the core's field error code.
