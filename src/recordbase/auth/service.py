@@ -176,7 +176,8 @@ class AuthService:
             raise RateLimited(
                 "Too many failed sign-in attempts; try again later.", max(1, int(reset - time.time()))
             )
-        found = await self.identity.login(login) if login else None
+        # A NUL can be in no login (PostgreSQL text refuses it): an unknown login, not a lookup.
+        found = await self.identity.login(login) if login and "\x00" not in login else None
         if not verify_secret(found.secret_hash if found else None, secret) or found is None or found.disabled:
             self._limiter.hit(FAILED_LOGINS, key)
             raise failure("Invalid credentials.")
