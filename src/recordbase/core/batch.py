@@ -267,7 +267,7 @@ def _check_access(entity: Entity, slots: list[Slot], permissions: Permissions) -
     def field_access(name: str) -> str:
         if permissions.can_write_field(entity, name):
             return "write"
-        return "read" if permissions.can_read_field(entity, name) else "none"
+        return "read" if permissions.knows_field(entity, name) else "none"
 
     for slot in slots:
         if slot.error is None:

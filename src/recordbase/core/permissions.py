@@ -78,11 +78,12 @@ class Role:
     all_fields: bool = False
 
     def grant_for(self, entity: Entity) -> EntityGrant | None:
-        """Per-entity grants win; the `*` grant covers only entities without access control."""
+        """Per-entity grants win; the `*` grant covers only entities without access control, except
+        for the built-in Administrator (`all_fields`), whose `*` covers every entity."""
         explicit = self.entities.get(entity.name.lower())
         if explicit is not None:
             return explicit
-        return None if entity.rbac else self.entities.get(ALL_ENTITIES)
+        return None if entity.rbac and not self.all_fields else self.entities.get(ALL_ENTITIES)
 
 
 _EVERY_ACTION = frozenset(Action)
@@ -194,7 +195,16 @@ class Permissions:
         return self._field_access(entity, name, write=False)
 
     def can_write_field(self, entity: Entity, name: str) -> bool:
-        return self._field_access(entity, name, write=True)
+        """Writing needs reading too: a write-only field would answer `NOT_UNIQUE` or not
+        depending on other records' hidden values (an existence test)."""
+        return self._field_access(entity, name, write=True) and self.can_read_field(entity, name)
+
+    def knows_field(self, entity: Entity, name: str) -> bool:
+        """Readable, or named by one of the caller's field grants: a write to it is a 403, not an
+        unknown field."""
+        if self.can_read_field(entity, name):
+            return True
+        return any(name in r.fields.get(entity.name.lower(), {}) for r in self.roles)
 
     def readable_fields(self, entity: Entity) -> frozenset[str]:
         return frozenset(f.name for f in entity.fields if self.can_read_field(entity, f.name))
