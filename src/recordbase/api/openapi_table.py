@@ -453,6 +453,10 @@ IMPORT_SUMMARY = fixed(
 CSV_FILE = fixed({"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}})
 TEXT = fixed({"type": "string"})
 EXPORT_FORMAT = Param("format", "query", fixed({"type": "string", "enum": ["csv", "jsonl"]}), "csv or jsonl")
+ESCAPE_FORMULAS = Param(
+    "escapeFormulas", "query", fixed({"type": "boolean"}),
+    "CSV: prefix `'` to text cells starting with = + - @ tab or CR (default: setting export_escape_formulas)",
+)  # fmt: skip
 ODATA = (
     Param("$filter", "query", TEXT, "OData filter (docs/query.md)"),
     Param("$orderby", "query", TEXT, "OData order"),
@@ -468,7 +472,7 @@ def transfer_operations(base: str, ident: str, tag: str) -> tuple[Operation, ...
         Operation("GET", f"{base}/bulk-upload/errors/{{error_id}}", f"{ident}_bulk_upload_errors",
                   "The rows an import refused, as CSV", tag, TEXT, errors=(401, 403, 404), media="text/csv"),
         Operation("GET", f"{base}/export", f"{ident}_export", "Every record as CSV or JSON lines", tag, TEXT,
-                  params=(EXPORT_FORMAT, *ODATA), media="text/csv|application/x-ndjson"),
+                  params=(EXPORT_FORMAT, ESCAPE_FORMULAS, *ODATA), media="text/csv|application/x-ndjson"),
     )  # fmt: skip
 
 
