@@ -43,3 +43,54 @@ async def test_a_designer_cannot_switch_access_control(api: Api) -> None:
     admin = await api.patch(f"{DF}/Entity/{entity_id}", json=ssn_off)
     assert admin.status_code == 200, admin.text
     assert (await api.get(f"{STAFF}/read", headers=designer)).json()["value"][0]["ssn"] == "123"
+
+
+async def clerk(api: Api) -> dict[str, str]:
+    """A user with a grant on Staff but no schema rights (no View All Schema)."""
+    await staff(api)
+    await create_entity(api, "Vault", [field("code")])
+    role = {"name": "Clerk", "entities": {"Staff": {"actions": ["read", "create"]}}}
+    assert (await api.post("/api/admin/roles", json=role)).status_code == 201
+    return await headers_for(api, "clerk1", ["Clerk"])
+
+
+def field_names(entity: dict[str, object]) -> set[str]:
+    fields = entity["fields"]
+    assert isinstance(fields, list)
+    return {str(f["name"]) for f in fields}
+
+
+async def test_listing_and_metadata_hide_unreadable_fields(api: Api) -> None:
+    headers = await clerk(api)
+    listed = await api.get(f"{DF}/Entity", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert [e["name"] for e in listed.json()] == ["Staff"]
+    assert "fullName" in field_names(listed.json()[0]) and "ssn" not in field_names(listed.json()[0])
+    metadata = await api.get(f"{DF}/Entity/Staff/metadata", headers=headers)
+    assert metadata.status_code == 200 and "ssn" not in field_names(metadata.json())
+    assert "Social" not in listed.text + metadata.text
+    admin = (await api.get(f"{DF}/Entity/Staff/metadata")).json()
+    assert "ssn" in field_names(admin)
+
+
+async def test_openapi_shows_only_what_the_caller_may_see(api: Api) -> None:
+    headers = await clerk(api)
+    for path in ("/api/openapi.json", "/api/openapi/dataservice.json"):
+        document = await api.get(path, headers=headers)
+        assert document.status_code == 200, document.text
+        assert "Staff" in document.text and "fullName" in document.text
+        assert "ssn" not in document.text and "Vault" not in document.text
+    full = (await api.get("/api/openapi.json")).text
+    assert "ssn" in full and "Vault" in full
+
+
+async def test_no_did_you_mean_hint_names_a_hidden_field(api: Api) -> None:
+    headers = await clerk(api)
+    query = {"filterGroup": {"queryFilters": [{"fieldName": "SSN", "operator": "=", "value": "1"}]}}
+    for who in (headers, {}):
+        response = await api.post(f"{STAFF}/query", json=query, **({"headers": who} if who else {}))
+        assert response.status_code == 400, response.text
+        assert "ssn" not in response.text
+    near = {"filterGroup": {"queryFilters": [{"fieldName": "FullName", "operator": "=", "value": "1"}]}}
+    hinted = await api.post(f"{STAFF}/query", json=near, headers=headers)
+    assert hinted.status_code == 400 and "Did you mean 'fullName'" in hinted.text

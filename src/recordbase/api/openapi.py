@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from recordbase import __version__
-from recordbase.api.endpoint import Endpoint, PublicHandler, dataservice, public_dataservice
+from recordbase.api.endpoint import Endpoint, dataservice, public_dataservice
 from recordbase.api.http import JSONResponse
 from recordbase.api.openapi_components import STATIC_COMPONENTS
 from recordbase.api.openapi_shapes import JSON, entity_components, ref
@@ -38,6 +38,7 @@ from recordbase.api.openapi_table import (
     fixed,
 )
 from recordbase.core.actors import Actor
+from recordbase.core.permissions import Permissions, visible_schema
 from recordbase.core.schema import Schema
 from recordbase.errors import NotFound
 from recordbase.services import Services
@@ -201,25 +202,34 @@ async def _current_schema(services: Services) -> Schema:
     return services.schemas.current
 
 
-async def whole(request: Request, services: Services) -> Response:
-    return JSONResponse(build_document(await _current_schema(services), services.settings))
+SpecHandler = Callable[[Request, Services, Permissions | None], Awaitable[Response]]
 
 
-async def one_dialect(request: Request, services: Services) -> Response:
+async def whole(request: Request, services: Services, caller: Permissions | None) -> Response:
+    schema = visible_schema(await _current_schema(services), caller)
+    return JSONResponse(build_document(schema, services.settings))
+
+
+async def one_dialect(request: Request, services: Services, caller: Permissions | None) -> Response:
     dialect = request.path_params["dialect"]
     if dialect not in dialects():
         raise NotFound(f"No dialect '{dialect}'; there are: {', '.join(dialects())}.")
-    return JSONResponse(build_document(await _current_schema(services), services.settings, dialect))
+    schema = visible_schema(await _current_schema(services), caller)
+    return JSONResponse(build_document(schema, services.settings, dialect))
 
 
-def spec_endpoint(handler: PublicHandler) -> Endpoint:
-    """Token required unless the `openapi_public` setting says otherwise."""
+def spec_endpoint(handler: SpecHandler) -> Endpoint:
+    """Token required unless the `openapi_public` setting says otherwise; with a token, the document
+    shows only the entities and fields the caller may see."""
 
     async def with_actor(request: Request, actor: Actor, services: Services) -> Response:
-        return await handler(request, services)
+        return await handler(request, services, actor.permissions)
 
-    with_actor.__name__ = handler.__name__
-    public, protected = public_dataservice(handler), dataservice(with_actor)
+    async def anonymous(request: Request, services: Services) -> Response:
+        return await handler(request, services, None)
+
+    with_actor.__name__ = anonymous.__name__ = handler.__name__
+    public, protected = public_dataservice(anonymous), dataservice(with_actor)
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services

@@ -9,10 +9,10 @@ forbidden record or field never leaves the database layer and never shapes a cou
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from recordbase.core.schema import Entity
+from recordbase.core.schema import Entity, FieldType, Schema
 from recordbase.errors import Forbidden
 
 FORBIDDEN_TEXT = (
@@ -220,6 +220,26 @@ class Permissions:
             if grant is not None and (grant.write if write else grant.read):
                 return True
         return False
+
+
+def visible_schema(schema: Schema, permissions: Permissions | None) -> Schema:
+    """The schema as the caller may see it (the OpenAPI document): all of it with View All Schema
+    (or with no caller, when the operator made the document public); otherwise the entities the
+    caller has a grant on, with the fields it may read and no relationship to an entity it cannot see."""
+    if permissions is None or permissions.has_right(AdminRight.VIEW_SCHEMA):
+        return schema
+    entities = [e for e in schema.entities if permissions.can_view_entity(e)]
+    names = {e.name.lower() for e in entities}
+    shown = tuple(
+        e.with_fields(
+            f
+            for f in e.fields
+            if permissions.can_read_field(e, f.name)
+            and (f.type is not FieldType.RELATIONSHIP or (f.reference_entity or "").lower() in names)
+        )
+        for e in entities
+    )
+    return replace(schema, entities=shown)
 
 
 def effective(principal_id: str, roles: Iterable[Role], scopes: Iterable[str]) -> Permissions:
