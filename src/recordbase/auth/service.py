@@ -15,10 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
 from recordbase.auth.jwt_tokens import AccessTokens
 from recordbase.auth.passwords import verify_secret
 from recordbase.auth.roles import builtin_role, role_from_json
@@ -38,7 +34,9 @@ from recordbase.storage.identity import IdentityStore, RequestState
 from recordbase.storage.principals import PrincipalStore
 
 REFRESH_LIFETIME = timedelta(days=30)
-FAILED_LOGINS = RateLimitItemPerMinute(10, 5)  # ten failures in five minutes, per login
+FAILED_LOGINS = 10
+"""Failed sign-ins allowed per login within FAILED_LOGIN_WINDOW seconds, counted in the database."""
+FAILED_LOGIN_WINDOW = 300.0
 BASIC_CACHE_SECONDS = 30.0
 PERSONAL_CACHE_SECONDS = 60.0
 
@@ -80,7 +78,6 @@ class AuthService:
         self.refresh_lifetime = refresh_lifetime
         self._roles: tuple[int, dict[str, Role]] = (-1, {})
         self._assigned: dict[tuple[str, int], tuple[Role, ...]] = {}
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
         self._basic: dict[str, tuple[str, float, int]] = {}
         self._personal: dict[str, tuple[float, str, frozenset[str], datetime | None]] = {}
 
@@ -193,17 +190,22 @@ class AuthService:
         )
 
     async def check_login(self, login: str, secret: str, failure: type[OAuthError]) -> str:
-        """The principal behind a login and secret; failures count towards the rate limit."""
-        key = f"login:{login.lower()}"
-        if not self._limiter.test(FAILED_LOGINS, key):
-            reset, _ = self._limiter.get_window_stats(FAILED_LOGINS, key)
-            raise RateLimited(
-                "Too many failed sign-in attempts; try again later.", max(1, int(reset - time.time()))
-            )
+        """The principal behind a login and secret; failures count towards the rate limit.
+
+        The attempt is recorded before the secret is checked and forgotten when it succeeds, so
+        parallel guesses through several processes cannot slip past the limit together. The key
+        is a hash of the login, so any text (even a NUL byte) is a valid key."""
+        key = hashlib.sha256(f"login:{login.lower()}".encode()).hexdigest()
+        now = time.time()
+        attempt, count, oldest = await self.identity.count_attempt(key, now, FAILED_LOGIN_WINDOW)
+        if count > FAILED_LOGINS:
+            await self.identity.forget_attempt(attempt)
+            retry = max(1, int(oldest + FAILED_LOGIN_WINDOW - now) + 1)
+            raise RateLimited("Too many failed sign-in attempts; try again later.", retry)
         found = await self.identity.login(login) if login else None
         if not verify_secret(found.secret_hash if found else None, secret) or found is None or found.disabled:
-            self._limiter.hit(FAILED_LOGINS, key)
             raise failure("Invalid credentials.")
+        await self.identity.forget_attempt(attempt)
         return found.principal_id
 
     async def _issue(

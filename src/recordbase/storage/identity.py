@@ -285,6 +285,28 @@ class IdentityStore:
             sa.update(t).where(t.c.family_id == family_id, t.c.used_at.is_(None)).values(used_at=now_text())
         )
 
+    # Failed sign-ins (the rate limit every process shares) -------------------------------------
+
+    async def count_attempt(self, key: str, now: float, window: float) -> tuple[str, int, float]:
+        """Record one sign-in attempt for `key`; answer its id, the attempts within the window
+        (this one included) and the oldest of them. Older attempts of the key are forgotten."""
+        f = tables.login_failures
+        attempt = str(uuid.uuid4())
+        async with self.database.transaction() as connection:
+            await connection.execute(sa.delete(f).where(f.c.key == key, f.c.at <= now - window))
+            await connection.execute(sa.insert(f).values(id=attempt, key=key, at=now))
+        async with self.database.read() as connection:
+            rows = await connection.fetch(
+                sa.select(sa.func.count(), sa.func.min(f.c.at)).where(f.c.key == key, f.c.at > now - window)
+            )
+        return attempt, int(rows[0][0]), float(rows[0][1] or now)
+
+    async def forget_attempt(self, attempt: str) -> None:
+        """An attempt that succeeded (or was refused unseen) does not count as a failure."""
+        f = tables.login_failures
+        async with self.database.transaction() as connection:
+            await connection.execute(sa.delete(f).where(f.c.id == attempt))
+
     # Versions and audit -------------------------------------------------------------------------
 
     async def bump_security_version(self, connection: Connection) -> None:
