@@ -26,6 +26,8 @@ from recordbase.storage.principals import PrincipalStore
 
 KINDS = ("user", "application", "group")
 MIN_PASSWORD = 12
+SESSION_REVOCATION = timedelta(days=366)
+"""How long a revoked family is remembered: longer than the longest refresh lifetime allowed."""
 
 
 class Directory:
@@ -95,6 +97,11 @@ class Directory:
             if not login:
                 raise Conflict("This principal has no login.")
             await self.identity.set_login(connection, principal_id, login, hash_secret(secret))
+            await self._end_sessions(connection, principal_id)
+
+    async def _end_sessions(self, connection: Connection, principal_id: str) -> None:
+        until = (datetime.now(UTC) + SESSION_REVOCATION).isoformat()
+        await self.identity.end_sessions(connection, principal_id, until)
 
     async def set_disabled(self, actor: Actor, principal_id: str, disabled: bool) -> None:
         async with self.change(
@@ -102,6 +109,8 @@ class Directory:
         ) as connection:
             if not await self.identity.set_disabled(connection, principal_id, disabled):
                 raise NotFound(f"Principal '{principal_id}' has no login to disable.")
+            if disabled:
+                await self._end_sessions(connection, principal_id)
 
     async def list_principals(self, kind: str) -> list[dict[str, Any]]:
         async with self.database.read() as connection:
@@ -166,6 +175,8 @@ class Directory:
                 await self.identity.assign(connection, principal_id, role_id)
             elif not await self.identity.unassign(connection, principal_id, role_id):
                 raise NotFound("No such assignment.")
+            else:
+                await self._end_sessions(connection, principal_id)
 
     async def assignments(self) -> list[dict[str, str]]:
         async with self.database.read() as connection:

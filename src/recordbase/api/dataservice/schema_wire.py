@@ -99,7 +99,7 @@ def entity_json(
     if with_fields:
         body["fields"] = [
             *(_system_field(*s) for s in SYSTEM_FIELD_WIRE),
-            *(field_json(f, schema) for f in entity.fields),
+            *(field_json(f, schema) for f in entity.fields if visible is None or f.name in visible),
         ]
     return body
 
