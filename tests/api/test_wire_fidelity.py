@@ -1,0 +1,101 @@
+"""The seeds' examples (UiPath Data Service, Pipeliner bulk operations) reproduced, on SQLite and PostgreSQL.
+
+Each test names the seed example it follows; the answer is compared with the seed's shape and the
+database is read afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.api.helpers import DS, create_entity, field, standard_entities
+from tests.conftest import Api
+from tests.security.helpers import bearer, create_user, password_token
+
+pytestmark = pytest.mark.anyio
+
+BASE = f"{DS}/EntityService/Customer"
+MISSING = "00000000-0000-0000-0000-000000011a3d"
+SYSTEM = {"Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime"}
+
+
+async def read_all(api: Api, entity: str = "Customer") -> list[dict[str, Any]]:
+    response = await api.get(f"{DS}/EntityService/{entity}/read", params={"limit": 1000})
+    assert response.status_code == 200, response.text
+    return list(response.json()["value"])
+
+
+async def test_delete_batch_answers_each_record_as_it_was(api: Api) -> None:
+    """Seed "Delete Multiple Entity Records": successRecords and failureRecords carry whole records."""
+    await standard_entities(api)
+    body = [
+        {"fullName": "Ann", "age": 30, "status": 1, "tags": [0, 2], "birthday": "2021-03-04"},
+        {"fullName": "Bob", "email": "bob@x.io"},
+        {"fullName": "Cid"},
+    ]
+    created = (await api.post(f"{BASE}/insert-batch", json=body)).json()["successRecords"]
+    ann, bob, cid = created
+    photo = await api.post(
+        f"{DS}/Attachment/Customer/{ann['Id']}/photo", files={"file": ("logo.png", b"png", "image/png")}
+    )
+    assert photo.status_code == 200, photo.text
+    ann = (await api.get(f"{BASE}/read/{ann['Id']}")).json()
+    assert ann["photo"]["Name"] == "logo.png"
+    order = await api.post(f"{DS}/EntityService/Purchase/insert", json={"title": "t", "customer": bob["Id"]})
+    assert order.status_code == 200, order.text
+
+    response = await api.post(f"{BASE}/delete-batch", json=[ann["Id"], bob["Id"], MISSING, cid["Id"]])
+
+    assert response.status_code == 400, response.text
+    result = response.json()
+    assert result["successRecords"] == [ann, cid]  # as read before: file object, choices, system fields
+    assert set(result["successRecords"][0]) >= SYSTEM | {"photo", "status", "tags"}
+    referenced, missing = result["failureRecords"]
+    assert referenced["code"] == "RECORD_REFERENCED" and isinstance(referenced["error"], str)
+    assert referenced["record"] == bob  # still there, so answered as it is
+    assert missing["record"] == {"Id": MISSING}  # nothing to read: the item as sent
+    assert [r["fullName"] for r in await read_all(api)] == ["Bob"]
+
+
+async def test_delete_batch_of_an_entity_with_a_relationship_answers_it_as_an_id_object(api: Api) -> None:
+    await standard_entities(api)
+    customer = (await api.post(f"{BASE}/insert", json={"fullName": "Ann"})).json()
+    order = (
+        await api.post(f"{DS}/EntityService/Purchase/insert", json={"title": "t", "customer": customer["Id"]})
+    ).json()
+    response = await api.post(f"{DS}/EntityService/Purchase/delete-batch", json=[order["Id"]])
+    assert response.status_code == 200, response.text
+    (deleted,) = response.json()["successRecords"]
+    assert deleted["customer"] == {"Id": customer["Id"]} and deleted["title"] == "t"
+    assert {k: deleted[k] for k in SYSTEM} == {k: order[k] for k in SYSTEM}
+    assert await read_all(api, "Purchase") == []
+
+
+async def test_delete_batch_never_answers_what_the_caller_may_not_read(api: Api) -> None:
+    """Own-records rules: another's record is unknown (answered as sent); masked fields stay hidden."""
+    await create_entity(api, "Note", [field("text"), field("secret", "INT", isRbacEnabled=True)])
+    role = {
+        "name": "Own",
+        "entities": {"Note": {"actions": ["read", "create", "delete"], "ownOnly": ["read", "delete"]}},
+    }
+    assert (await api.post("/api/admin/roles", json=role)).status_code == 201
+    await create_user(api, "ann", ["Own"])
+    ann = bearer((await password_token(api, "ann"))["access_token"])
+    notes = f"{DS}/EntityService/Note"
+    mine = await api.post(f"{notes}/insert", json={"text": "mine"}, headers=ann)
+    assert mine.status_code == 200, mine.text
+    secret = await api.post(f"{notes}/update/{mine.json()['Id']}", json={"secret": 1})
+    assert secret.status_code == 200 and secret.json()["secret"] == 1
+    theirs = (await api.post(f"{notes}/insert", json={"text": "theirs", "secret": 2})).json()
+
+    response = await api.post(f"{notes}/delete-batch", json=[mine.json()["Id"], theirs["Id"]], headers=ann)
+
+    assert response.status_code == 400, response.text
+    (deleted,) = response.json()["successRecords"]
+    assert deleted["text"] == "mine" and "secret" not in deleted
+    (refused,) = response.json()["failureRecords"]
+    assert refused["code"] == "RECORD_NOT_FOUND" and refused["record"] == {"Id": theirs["Id"]}
+    assert "theirs" not in response.text
+    assert [r["text"] for r in await read_all(api, "Note")] == ["theirs"]
