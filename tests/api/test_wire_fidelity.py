@@ -99,3 +99,54 @@ async def test_delete_batch_never_answers_what_the_caller_may_not_read(api: Api)
     assert refused["code"] == "RECORD_NOT_FOUND" and refused["record"] == {"Id": theirs["Id"]}
     assert "theirs" not in response.text
     assert [r["text"] for r in await read_all(api, "Note")] == ["theirs"]
+
+
+async def test_insert_and_update_ignore_echoed_system_fields_and_file_objects(api: Api) -> None:
+    """UiPath ignores server-managed keys in a body, so a record that was read can be sent back."""
+    await standard_entities(api)
+    echo = {
+        "Id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "CreatedBy": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+        "CreateTime": "2021-03-04T10:40:14.561Z",
+        "UpdatedBy": "someone",
+        "UpdateTime": None,
+        "photo": {"Name": "string", "Path": "string", "Size": 0, "Type": "string"},
+        "seq": 99,
+    }
+    inserted = await api.post(f"{BASE}/insert", json={"fullName": "Ann", **echo})
+    assert inserted.status_code == 200, inserted.text
+    record = inserted.json()
+    assert record["Id"] != echo["Id"] and record["CreateTime"] != echo["CreateTime"]
+    assert record["photo"] is None and record["seq"] == 1
+    assert record["CreatedBy"] == record["UpdatedBy"] != echo["CreatedBy"]
+
+    read_back = (await api.get(f"{BASE}/read/{record['Id']}", params={"expansionLevel": 0})).json()
+    changed = {**read_back, "fullName": "Ann B", **{k: echo[k] for k in ("CreateTime", "UpdatedBy", "seq")}}
+    updated = await api.post(f"{BASE}/update/{record['Id']}", json=changed)
+    assert updated.status_code == 200, updated.text
+    stored = (await api.get(f"{BASE}/read/{record['Id']}")).json()
+    assert stored["fullName"] == "Ann B" and stored["seq"] == 1
+    assert stored["CreateTime"] == record["CreateTime"] and stored["UpdatedBy"] == record["UpdatedBy"]
+
+    batch = await api.post(f"{BASE}/insert-batch", json=[{"fullName": "Bob", **echo}])
+    assert batch.status_code == 200, batch.text
+    bob = batch.json()["successRecords"][0]
+    again = await api.post(f"{BASE}/update-batch", json=[{**bob, "fullName": "Bob B"}])
+    assert again.status_code == 200, again.text
+    assert sorted(r["fullName"] for r in await read_all(api)) == ["Ann B", "Bob B"]
+
+
+async def test_update_keeps_refusing_a_changed_id(api: Api) -> None:
+    await standard_entities(api)
+    record = (await api.post(f"{BASE}/insert", json={"fullName": "Ann"})).json()
+    same = await api.post(f"{BASE}/update/{record['Id']}", json={"Id": record["Id"].upper(), "age": 3})
+    assert same.status_code == 200, same.text
+    other = await api.post(f"{BASE}/update/{record['Id']}", json={"Id": MISSING, "fullName": "X"})
+    assert other.status_code == 400
+    assert other.json()["fieldErrors"][0]["field"] == "Id"
+    assert other.json()["fieldErrors"][0]["code"] == "READ_ONLY"
+    file_as_text = await api.post(f"{BASE}/update/{record['Id']}", json={"photo": "/tmp/x.png"})
+    assert file_as_text.status_code == 400
+    assert file_as_text.json()["fieldErrors"][0]["code"] == "FILE_FIELD_NOT_WRITABLE"
+    stored = (await api.get(f"{BASE}/read/{record['Id']}")).json()
+    assert (stored["fullName"], stored["age"]) == ("Ann", 3)
