@@ -150,3 +150,52 @@ async def test_update_keeps_refusing_a_changed_id(api: Api) -> None:
     assert file_as_text.json()["fieldErrors"][0]["code"] == "FILE_FIELD_NOT_WRITABLE"
     stored = (await api.get(f"{BASE}/read/{record['Id']}")).json()
     assert (stored["fullName"], stored["age"]) == ("Ann", 3)
+
+
+async def test_query_body_and_batch_parameters_are_read_in_either_casing(api: Api) -> None:
+    """The SDKs send camelCase; UiPath's pages show PascalCase. Answers stay camelCase."""
+    await standard_entities(api)
+    names = ["Ann", "Bob", "Cid", "Dan"]
+    await api.post(f"{BASE}/insert-batch", json=[{"fullName": n, "age": i} for i, n in enumerate(names)])
+    camel = {
+        "filterGroup": {
+            "logicalOperator": 1,
+            "queryFilters": [
+                {"fieldName": "age", "operator": ">=", "value": "2"},
+                {"fieldName": "fullName", "operator": "=", "value": "Ann"},
+            ],
+        },
+        "sortOptions": [{"fieldName": "age", "isDescending": True}],
+        "selectedFields": ["fullName"],
+        "start": 0,
+        "limit": 2,
+    }
+    pascal = {
+        "FilterGroup": {
+            "LogicalOperator": 1,
+            "QueryFilters": [
+                {"FieldName": "age", "Operator": ">=", "Value": "2"},
+                {"FieldName": "fullName", "Operator": "=", "Value": "Ann"},
+            ],
+        },
+        "SortOptions": [{"FieldName": "age", "IsDescending": True}],
+        "SelectedFields": ["fullName"],
+        "Start": 0,
+        "Limit": 2,
+    }
+    answers = [(await api.post(f"{BASE}/query", json=body)).json() for body in (camel, pascal)]
+    assert answers[0] == answers[1]
+    assert [r["fullName"] for r in answers[0]["value"]] == ["Dan", "Cid"]
+    assert answers[0]["totalRecordCount"] == 3 and "TotalRecordCount" not in answers[0]
+
+    stop = await api.post(
+        f"{BASE}/insert-batch",
+        params={"FailOnFirst": "true", "ExpansionLevel": "0"},
+        json=[{"fullName": "Eve"}, {"age": "x"}, {"fullName": "Fay"}],
+    )
+    assert stop.status_code == 400
+    assert [r["fullName"] for r in stop.json()["successRecords"]] == ["Eve"]
+    assert len(stop.json()["failureRecords"]) == 1  # stopped: Fay was never processed
+    assert sorted(r["fullName"] for r in await read_all(api)) == [*names, "Eve"]
+    bad = await api.post(f"{BASE}/insert-batch", params={"FAILONFIRST": "maybe"}, json=[{"fullName": "x"}])
+    assert bad.status_code == 400 and "failOnFirst" in bad.json()["error"]
