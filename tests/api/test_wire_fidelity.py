@@ -199,3 +199,57 @@ async def test_query_body_and_batch_parameters_are_read_in_either_casing(api: Ap
     assert sorted(r["fullName"] for r in await read_all(api)) == [*names, "Eve"]
     bad = await api.post(f"{BASE}/insert-batch", params={"FAILONFIRST": "maybe"}, json=[{"fullName": "x"}])
     assert bad.status_code == 400 and "failOnFirst" in bad.json()["error"]
+
+
+PIPELINER = "/api/v100/rest/spaces/5b2ad2b4-space/entities/Customers"
+
+
+async def test_choice_values_are_written_and_filtered_by_label_or_number_id(api: Api) -> None:
+    """Status is Open(0)/Won(1)/Lost(2); Tags Red(0)/Green(1)/Blue(2). Records answer NumberIds."""
+    await standard_entities(api)
+    one = await api.post(f"{BASE}/insert", json={"fullName": "Ann", "status": "Won", "tags": ["red", 2]})
+    assert one.status_code == 200, one.text
+    assert (one.json()["status"], one.json()["tags"]) == (1, [0, 2])
+    batch = await api.post(
+        f"{BASE}/insert-batch",
+        json=[{"fullName": "Bob", "status": "lost", "tags": '["Green"]'}, {"fullName": "Cid", "status": 0}],
+    )
+    assert batch.status_code == 200, batch.text
+    bob = batch.json()["successRecords"][0]
+    assert (bob["status"], bob["tags"]) == (2, [1])
+    changed = await api.post(f"{BASE}/update/{one.json()['Id']}", json={"status": " OPEN "})
+    assert changed.status_code == 200 and changed.json()["status"] == 0
+    moved = await api.post(f"{BASE}/update-batch", json=[{"Id": bob["Id"], "tags": ["Blue", "red"]}])
+    assert moved.status_code == 200 and moved.json()["successRecords"][0]["tags"] == [0, 2]
+    crm = await api.post(
+        PIPELINER + "/batch-modify",
+        json=[{"id": bob["Id"], "status": "Won"}, {"fullName": "Dee", "status": "Lost"}],
+    )
+    assert crm.status_code == 200, crm.text
+    unknown = await api.post(f"{BASE}/insert", json={"fullName": "Eve", "status": "Maybe"})
+    assert unknown.status_code == 400 and unknown.json()["fieldErrors"][0]["code"] == "UNKNOWN_CHOICE"
+    assert "'Maybe' is not a value of choice set 'Status'" in unknown.json()["fieldErrors"][0]["message"]
+
+    stored = {r["fullName"]: (r["status"], r["tags"]) for r in await read_all(api)}
+    assert stored == {"Ann": (0, [0, 2]), "Bob": (1, [0, 2]), "Cid": (0, None), "Dee": (2, None)}
+
+    async def matching(filters: list[dict[str, Any]]) -> set[str]:
+        body = {"filterGroup": {"queryFilters": filters}}
+        response = await api.post(f"{BASE}/query", json=body)
+        assert response.status_code == 200, response.text
+        return {r["fullName"] for r in response.json()["value"]}
+
+    assert await matching([{"fieldName": "status", "operator": "=", "value": "open"}]) == {"Ann", "Cid"}
+    assert await matching([{"fieldName": "status", "operator": "=", "value": "0"}]) == {"Ann", "Cid"}
+    assert await matching([{"fieldName": "status", "operator": "in", "valueList": ["Won", "2"]}]) == {
+        "Bob",
+        "Dee",
+    }
+    assert await matching([{"fieldName": "tags", "operator": "contains", "value": "Red"}]) == {"Ann", "Bob"}
+    odata = await api.get(f"{BASE}/read", params={"$filter": "status eq 'Lost'"})
+    assert odata.status_code == 200 and [r["fullName"] for r in odata.json()["value"]] == ["Dee"]
+    bad = await api.post(
+        f"{BASE}/query",
+        json={"filterGroup": {"queryFilters": [{"fieldName": "status", "operator": "=", "value": "Maybe"}]}},
+    )
+    assert bad.status_code == 400
