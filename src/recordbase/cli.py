@@ -23,7 +23,7 @@ from recordbase.api.observability import configure_logging, prepare_metrics_dire
 from recordbase.api.openapi import build_document, dialects
 from recordbase.app import open_services
 from recordbase.cli_admin import app_app, role_app, user_app
-from recordbase.core.actors import SYSTEM_ACTOR_ID
+from recordbase.core.actors import SYSTEM, SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
 from recordbase.schemafile import export_schema, load_document
@@ -169,6 +169,27 @@ def token_create(
             sys.stdout.write(await services.tokens.create_admin_token(name) + "\n")
 
     run(work())
+
+
+@token_app.command("list")
+def token_list(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """List bearer tokens as JSON (id, name, owner, created, expiry, revocation; never the secret)."""
+    from recordbase.cli_admin import _run  # noqa: PLC0415 - cli_admin imports this module
+
+    _run(database_url, data_dir, lambda s: s.directory.list_tokens())
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id, as `token list` shows it.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Revoke a bearer token; every server process refuses it from its next request on."""
+    from recordbase.cli_admin import _run  # noqa: PLC0415 - cli_admin imports this module
+
+    _run(database_url, data_dir, lambda s: s.directory.revoke_token(SYSTEM, token_id))
+    typer.echo(f"revoked {token_id}", err=True)
 
 
 @schema_app.command("apply")
