@@ -12,7 +12,7 @@ from typing import Any
 
 from recordbase.core.fields import KINDS, FieldValueError
 from recordbase.core.schema import SYSTEM_FIELDS, Entity, Field, FieldType, Schema
-from recordbase.errors import FieldError
+from recordbase.errors import FIELD, FieldError
 
 Record = dict[str, Any]
 
@@ -65,13 +65,13 @@ def check_update(
 def _set(f: Field, value: Any, schema: Schema, checked: Checked) -> None:
     if value is None:
         if f.required:
-            checked.fail(f.name, "REQUIRED", f"Field '{f.name}' is required.")
+            checked.fail(f.name, "REQUIRED", f"Field '{FIELD}' is required.")
         checked.values[f.name] = None
         return
     try:
         checked.values[f.name] = KINDS[f.type].coerce(f, value, schema)
     except FieldValueError as error:
-        checked.fail(f.name, error.code, error.message)
+        checked.fail(f.name, error.code, error.text)
 
 
 def _check_keys(
@@ -86,7 +86,7 @@ def _check_keys(
             if f.type is FieldType.FILE and not _file_echo(value, key, current):
                 _set(f, value, Schema(), checked)  # refused, with the message naming the file endpoints
         elif key == "Id" and current is not None and not _same_id(value, current().get("Id")):
-            checked.fail(key, "READ_ONLY", "Field 'Id' names the record and cannot be changed.")
+            checked.fail(key, "READ_ONLY", f"Field '{FIELD}' names the record and cannot be changed.")
         elif key not in SYSTEM_FIELDS:
             checked.fail(key, "UNKNOWN_FIELD", f"Entity '{entity.name}' has no field '{key}'.")
 

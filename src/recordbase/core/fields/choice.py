@@ -13,6 +13,7 @@ import orjson
 
 from recordbase.core.fields.base import FieldDefinitionError, FieldValueError, PlainKind, type_error
 from recordbase.core.schema import ChoiceSet, Field, Schema
+from recordbase.errors import FIELD
 
 
 class ChoiceKind(PlainKind):
@@ -60,7 +61,8 @@ def _number_id(field: Field, value: Any, schema: Schema) -> int:
         if number is None:
             raise FieldValueError(
                 "UNKNOWN_CHOICE",
-                f"Field '{field.name}': '{value}' is not a value of choice set '{choice_set.name}'.",
+                f"Field '{FIELD}': '{value}' is not a value of choice set '{choice_set.name}'.",
+                field.name,
             )
         return number
     if isinstance(value, bool) or not isinstance(value, int):
@@ -68,6 +70,7 @@ def _number_id(field: Field, value: Any, schema: Schema) -> int:
     if value not in choice_set.number_ids:
         raise FieldValueError(
             "UNKNOWN_CHOICE",
-            f"Field '{field.name}': {value} is not a value of choice set '{choice_set.name}'.",
+            f"Field '{FIELD}': {value} is not a value of choice set '{choice_set.name}'.",
+            field.name,
         )
     return value
