@@ -155,6 +155,8 @@ PATH_PARAMETERS: dict[str, tuple[JSON, str]] = {
     "id": ({"type": "string"}, "The record's id."),
     "org": ({"type": "string"}, "An organization name (any)."),
     "error_id": ({"type": "string"}, "The id in an import's errorFileLink."),
+    "webhook_id": ({"type": "string"}, "A webhook subscription's id."),
+    "delivery_id": ({"type": "string"}, "One delivery's id, from the subscription's delivery log."),
 }
 """Path parameters by name; a route whose parameter is not here is described as a plain string."""
 
@@ -509,6 +511,17 @@ ADMINISTRATION = (
     admin("PUT", "/groups/{group_id}/members/{member_id}", "add_member", "Add a group member", status=204),
     admin("DELETE", "/groups/{group_id}/members/{member_id}", "remove_member", "Remove a group member",
           status=204),
+    admin("GET", "/webhooks", "list_webhooks", "Webhook subscriptions", response=ANY),
+    admin("POST", "/webhooks", "create_webhook", "Subscribe a URL to record events (docs/events.md)",
+          response=ANY, body=OBJECT, status=201),
+    admin("GET", "/webhooks/{webhook_id}", "get_webhook", "One webhook subscription", response=ANY),
+    admin("PATCH", "/webhooks/{webhook_id}", "update_webhook", "Disable or enable a subscription",
+          response=ANY, body=OBJECT),
+    admin("DELETE", "/webhooks/{webhook_id}", "delete_webhook", "Delete a subscription", status=204),
+    admin("GET", "/webhooks/{webhook_id}/deliveries", "webhook_deliveries", "A subscription's delivery log",
+          response=ANY),
+    admin("POST", "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", "redeliver",
+          "Send a delivery again", response=ANY, status=202),
     admin("GET", "/{kind}", "list_principals", "Users, groups or clients", response=ANY),
     admin("POST", "/{kind}", "create_principal", "Create a user, group or client", response=ANY, body=OBJECT,
           status=201),
@@ -570,6 +583,24 @@ PIPELINER_OPERATIONS = (
 )  # fmt: skip
 
 
+PIPELINER_WEBHOOKS = "/api/v100/rest/spaces/{space}/entities/Webhooks"
+WEBHOOK_OPERATIONS = (
+    Operation("GET", PIPELINER_WEBHOOKS, "pipeliner_webhooks_list", "Your webhooks", "Pipeliner Webhooks",
+              pipeliner_answer(fixed({"type": "array", "items": {"type": "object"}})), dialect=PIPELINER,
+              errors=PIPELINER_ERRORS, error_body="PipelinerError"),
+    Operation("POST", PIPELINER_WEBHOOKS, "pipeliner_webhooks_create", "Create a webhook (docs/events.md)",
+              "Pipeliner Webhooks", pipeliner_answer(OBJECT), body=OBJECT, status=201, dialect=PIPELINER,
+              errors=PIPELINER_ERRORS, error_body="PipelinerError"),
+    Operation("DELETE", PIPELINER_WEBHOOKS + "/{id}", "pipeliner_webhooks_delete", "Delete a webhook",
+              "Pipeliner Webhooks", pipeliner_answer(fixed({"type": "string"})), dialect=PIPELINER,
+              errors=PIPELINER_ERRORS, error_body="PipelinerError"),
+    Operation("GET", "/api/events", "events_stream", "Committed changes as Server-Sent Events",
+              "Events", None, media="text/event-stream",
+              params=(Param("entity", "query", fixed({"type": "string"}), "Entity names, comma-separated."),
+                      Param("lastEventId", "query", fixed({"type": "string"}),
+                            "Resume after this event id (or send Last-Event-ID)."))),
+)  # fmt: skip
+
 OPERATIONS: tuple[Operation, ...] = (
     *schema_operations("/api/Entity", "entity"),
     *schema_operations("/api/v3/entities", "v3"),
@@ -581,6 +612,7 @@ OPERATIONS: tuple[Operation, ...] = (
     *attachment_operations("/api/Attachment/entity/{entity_id}", "attachment_by_id", "Files"),
     *PIPELINER_OPERATIONS,
     *ADMINISTRATION,
+    *WEBHOOK_OPERATIONS,
     *OAUTH,
     *OPERATIONS_ROUTES,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from recordbase.api import identity, observability, openapi
+from recordbase.api import events_stream, identity, observability, openapi, webhooks
 from recordbase.api.dataservice import attachments, query, records, schema, transfer
 from recordbase.api.endpoint import dataservice, pipeliner
 from recordbase.api.pipeliner import listing
@@ -106,8 +106,23 @@ def admin_routes() -> list[BaseRoute]:
         Route(
             "/groups/{group_id}/members/{member_id}", dataservice(identity.group_member), methods=["DELETE"]
         ),
+        *webhook_routes(),
         Route("/{kind}", dataservice(identity.list_principals), methods=["GET"]),
         Route("/{kind}", dataservice(identity.create_principal), methods=["POST"]),
+    ]
+
+
+def webhook_routes() -> list[BaseRoute]:
+    """Webhook subscriptions and their delivery logs (docs/events.md), under /api/admin."""
+    one, deliveries = "/webhooks/{webhook_id}", "/webhooks/{webhook_id}/deliveries"
+    return [
+        Route("/webhooks", dataservice(webhooks.list_webhooks), methods=["GET"]),
+        Route("/webhooks", dataservice(webhooks.create_webhook), methods=["POST"]),
+        Route(one, dataservice(webhooks.get_webhook), methods=["GET"]),
+        Route(one, dataservice(webhooks.update_webhook), methods=["PATCH"]),
+        Route(one, dataservice(webhooks.delete_webhook), methods=["DELETE"]),
+        Route(deliveries, dataservice(webhooks.list_deliveries), methods=["GET"]),
+        Route(f"{deliveries}/{{delivery_id}}/redeliver", dataservice(webhooks.redeliver), methods=["POST"]),
     ]
 
 
@@ -128,6 +143,9 @@ def pipeliner_api() -> list[BaseRoute]:
     """Pipeliner's record routes (spec-notes §2.2), under PIPELINER_PREFIX."""
     entity = "/entities/{entity_name}"
     return [
+        Route("/entities/Webhooks", pipeliner(webhooks.pipeliner_list), methods=["GET"]),
+        Route("/entities/Webhooks", pipeliner(webhooks.pipeliner_create), methods=["POST"]),
+        Route("/entities/Webhooks/{id}", pipeliner(webhooks.pipeliner_delete), methods=["DELETE"]),
         Route(f"{entity}/batch-modify", pipeliner(pipeliner_records.batch_modify), methods=["POST"]),
         Route(f"{entity}/batch-delete", pipeliner(pipeliner_records.batch_delete), methods=["POST"]),
         Route(entity, pipeliner(listing.list_records), methods=["GET"]),
@@ -145,6 +163,7 @@ def routes() -> list[BaseRoute]:
         *identity_routes(),
         *observability.routes(),
         *openapi.routes(),
+        Route("/api/events", dataservice(events_stream.stream_events), methods=["GET"]),
         Mount(PIPELINER_PREFIX, routes=pipeliner_api()),
         *(Mount(prefix, routes=api) for prefix in API_PREFIXES),
     ]

@@ -190,12 +190,12 @@ class OutboxStore:
     def _after(self) -> Prepared:
         query = sa.select(*EVENT_COLUMNS).where(
             outbox.c.position > sa.bindparam("after"),
-            outbox.c.entity.in_(sa.bindparam("entities", expanding=True)),
+            outbox.c.entity_id.in_(sa.bindparam("entities", expanding=True)),
         )
         return self.database.prepare(query.order_by(outbox.c.position).limit(sa.bindparam("limit")))
 
     async def after(self, position: int, entities: Sequence[str], limit: int = 500) -> list[Event]:
-        """Placed events of these entities after `position`, in stream order."""
+        """Placed record events of these entities (by id) after `position`, in stream order."""
         async with self.database.read() as connection:
             rows = await connection.fetch(
                 self._after, {"after": position, "entities": list(entities), "limit": limit}
