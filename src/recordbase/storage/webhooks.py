@@ -165,7 +165,7 @@ class WebhookStore:
     def _finish(self) -> Prepared:
         statement = sa.update(deliveries).where(deliveries.c.id == sa.bindparam("_id"))
         names = ("status", "attempts", "next_at", "last_status", "last_error", "delivered_at")
-        return self._prepare(statement.values({n: sa.bindparam(n) for n in names}, lease_until=None))
+        return self._prepare(statement.values({**{n: sa.bindparam(n) for n in names}, "lease_until": None}))
 
     @cached_property
     def _streak(self) -> Prepared:
