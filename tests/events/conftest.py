@@ -65,7 +65,9 @@ class Receiver:
     async def wait_for(self, count: int, seconds: float = 20.0) -> list[Received]:
         """The accepted requests, once there are at least `count` of them."""
         deadline = time.monotonic() + seconds
-        while len(self.accepted) < count and time.monotonic() < deadline:
+        for _ in range(int(seconds / 0.02)):
+            if len(self.accepted) >= count or time.monotonic() > deadline:
+                break
             await anyio.sleep(0.02)
         assert len(self.accepted) >= count, f"{len(self.accepted)} of {count} deliveries arrived"
         return list(self.accepted)
@@ -73,7 +75,7 @@ class Receiver:
 
 def serve(receiver: Receiver) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             status = receiver.answer(Received({k.lower(): v for k, v in self.headers.items()}, body))
             self.send_response(status)
