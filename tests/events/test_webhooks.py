@@ -3,14 +3,16 @@ keep each record's order; failures disable a subscription; redelivery; permissio
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from recordbase.settings import Settings
 from tests.api.helpers import create_entity, field
-from tests.conftest import Api
+from tests.conftest import Api, LiveServer
 from tests.events.conftest import Receiver
 from tests.security.helpers import bearer, create_user, password_token
 
@@ -176,3 +178,15 @@ async def test_bad_subscriptions_are_refused(events_api: Api) -> None:
         response = await api.post(HOOKS, json=body)
         assert response.status_code == status, (body, response.text)
         assert set(response.json()) >= {"error", "code", "traceId"}
+
+
+async def test_webhooks_from_the_cli(settings: Settings, receiver: Receiver) -> None:
+    cli = LiveServer(settings)
+    created = json.loads(cli.command("webhook", "create", receiver.url, "--event", "*"))
+    assert created["secret"].startswith("whsec_") and created["events"] == ["*"]
+    assert [h["id"] for h in json.loads(cli.command("webhook", "list"))] == [created["id"]]
+    assert json.loads(cli.command("webhook", "disable", created["id"]))["disabled"] is True
+    assert json.loads(cli.command("webhook", "enable", created["id"]))["disabled"] is False
+    assert json.loads(cli.command("webhook", "deliveries", created["id"])) == []
+    cli.command("webhook", "delete", created["id"])
+    assert json.loads(cli.command("webhook", "list")) == []

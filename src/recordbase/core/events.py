@@ -96,6 +96,8 @@ class Topic:
         return entity_ok and self.operation in (WILDCARD, event.operation.value)
 
     def __str__(self) -> str:
+        if self.entity == WILDCARD and self.operation == WILDCARD:
+            return WILDCARD
         return f"{self.entity}.{self.operation}"
 
 
