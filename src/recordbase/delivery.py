@@ -228,7 +228,7 @@ class EventWorker:
                 self.metrics.latency.observe(max(0.0, attempt.delivered_at - event.at))
 
     async def _save(self, attempt: Attempt) -> None:
-        await self.webhooks.record(attempt)
+        await self.webhooks.record(attempt, self.policy.disable_after)
 
     async def prune_once(self) -> bool:
         if self.settings.events_retention > 0:

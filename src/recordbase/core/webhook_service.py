@@ -24,6 +24,7 @@ from recordbase.core.webhooks import Claimed, DeliveryView, Subscription, new_su
 from recordbase.errors import BadRequest, Forbidden, RecordbaseError, WebhookNotFound
 
 MAX_URL = 2000
+OWNER_CACHE_SECONDS = 1.0
 MAX_TOPICS = 100
 SYSTEM_FIELDS = frozenset({"Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime"})
 
@@ -173,11 +174,23 @@ class Payloads:
     def __init__(self, query: QueryService, actor_of: ActorLookup) -> None:
         self.query = query
         self.actor_of = actor_of
+        self._owners: dict[str, tuple[float, Actor]] = {}
+
+    async def owner(self, principal_id: str) -> Actor:
+        """The owner's actor, looked up at most once a second (a burst of deliveries shares it)."""
+        cached = self._owners.get(principal_id)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        actor = await self.actor_of(principal_id)
+        if len(self._owners) > 1000:
+            self._owners.clear()
+        self._owners[principal_id] = (time.monotonic() + OWNER_CACHE_SECONDS, actor)
+        return actor
 
     async def build(self, event: Event, claimed: Claimed) -> dict[str, Any] | None:
         sub = claimed.subscription
         try:
-            owner = await self.actor_of(sub.owner_id)
+            owner = await self.owner(sub.owner_id)
         except RecordbaseError:
             return None  # the owner is disabled or gone
         entity = self.query.records.schemas.current.find_entity(event.entity_id or event.entity)

@@ -164,8 +164,6 @@ class Attempt:
     http_status: int | None
     error: str | None
     delivered_at: float | None
-    streak: int
-    disable: bool
 
     def delivery_row(self) -> dict[str, Any]:
         return {
@@ -178,14 +176,18 @@ class Attempt:
             "delivered_at": self.delivered_at,
         }
 
-    def subscription_row(self) -> dict[str, Any]:
-        reason = f"disabled after {self.streak} failed deliveries in a row" if self.disable else None
-        return {
-            "id": self.subscription.id,
-            "streak": self.streak,
-            "disabled": self.disable,
-            "reason": reason,
-        }
+    @property
+    def failed(self) -> bool | None:
+        """True for a failed send, False for a delivered one, None when nothing was sent."""
+        if self.status == SKIPPED:
+            return None
+        return self.delivered_at is None
+
+    def disable_row(self, disable_after: int) -> dict[str, Any]:
+        """Parameters that disable the subscription if its streak (counted in the database, where
+        concurrent attempts and an administrator's enable/disable meet) has reached the limit."""
+        reason = f"disabled after {disable_after} failed deliveries in a row"
+        return {"id": self.subscription.id, "limit": disable_after, "reason": reason}
 
 
 def outcome(
@@ -195,19 +197,17 @@ def outcome(
     delivery, sub = claimed.delivery, claimed.subscription
     attempts = delivery.attempts + 1
     if error is None and http_status is not None and 200 <= http_status < 300:
-        return Attempt(delivery, sub, DELIVERED, attempts, now, http_status, None, now, 0, False)
-    streak = sub.failure_streak + 1
+        return Attempt(delivery, sub, DELIVERED, attempts, now, http_status, None, now)
     next_at = now + policy.delay(attempts)
     status = FAILED if next_at > delivery.window_start + policy.window else PENDING
-    disable = streak >= policy.disable_after
-    return Attempt(delivery, sub, status, attempts, next_at, http_status, error, None, streak, disable)
+    return Attempt(delivery, sub, status, attempts, next_at, http_status, error, None)
 
 
 def skipped(claimed: Claimed, now: float, reason: str) -> Attempt:
     """A delivery that is not sent: its owner may not see the event, or the filter leaves it out."""
     sub = claimed.subscription
     d = claimed.delivery
-    return Attempt(d, sub, SKIPPED, d.attempts, now, None, reason, None, sub.failure_streak, sub.disabled)
+    return Attempt(d, sub, SKIPPED, d.attempts, now, None, reason, None)
 
 
 def public_view(sub: Subscription, *, with_secret: bool = False) -> dict[str, Any]:

@@ -168,21 +168,26 @@ class WebhookStore:
         return self._prepare(statement.values({**{n: sa.bindparam(n) for n in names}, "lease_until": None}))
 
     @cached_property
-    def _streak(self) -> Prepared:
-        statement = sa.update(webhooks).where(webhooks.c.id == sa.bindparam("id"))
-        return self._prepare(
-            statement.values(
-                failure_streak=sa.bindparam("streak"),
-                disabled=sa.bindparam("disabled"),
-                disabled_reason=sa.bindparam("reason"),
-            )
+    def _streak(self) -> tuple[Prepared, Prepared, Prepared]:
+        """Reset the streak; add one failure; disable at the limit (never re-enables)."""
+        one = sa.update(webhooks).where(webhooks.c.id == sa.bindparam("id"))
+        limit = one.where(webhooks.c.failure_streak >= sa.bindparam("limit"), webhooks.c.disabled.is_(False))
+        return (
+            self._prepare(one.values(failure_streak=0)),
+            self._prepare(one.values(failure_streak=webhooks.c.failure_streak + 1)),
+            self._prepare(limit.values(disabled=True, disabled_reason=sa.bindparam("reason"))),
         )
 
-    async def record(self, attempt: Attempt) -> None:
+    async def record(self, attempt: Attempt, disable_after: int) -> None:
         """Save one attempt's outcome and the subscription's failure streak (and disable) together."""
+        reset, add, disable = self._streak
         async with self.database.transaction() as connection:
             await connection.execute(self._finish, attempt.delivery_row())
-            await connection.execute(self._streak, attempt.subscription_row())
+            if attempt.failed is False:
+                await connection.execute(reset, {"id": attempt.subscription.id})
+            elif attempt.failed:
+                await connection.execute(add, {"id": attempt.subscription.id})
+                await connection.execute(disable, attempt.disable_row(disable_after))
 
     @cached_property
     def _log(self) -> Prepared:
