@@ -71,7 +71,10 @@ async def open_services(
         records = RecordService(schemas, with_record_cleanup(poking, blobs), limits)
         files = FileService(records, poking, blobs, file_limits(settings))
         query = QueryService(records, QueryStore(record_store), query_limits(settings))
-        auth = AuthService(database, identity, principals, access, UNAUTHENTICATED_TEXT)
+        auth = AuthService(
+            database, identity, principals, access, UNAUTHENTICATED_TEXT,
+            timedelta(seconds=settings.refresh_token_lifetime),
+        )  # fmt: skip
         webhook_store = WebhookStore(database)
         worker = EventWorker(
             settings, record_store.outbox, webhook_store, Payloads(query, auth.actor_for), wakeup,

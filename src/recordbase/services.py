@@ -16,6 +16,7 @@ from recordbase.core.webhook_service import WebhookService
 from recordbase.delivery import EventWorker
 from recordbase.settings import Settings
 from recordbase.storage.database import Database
+from recordbase.storage.timed import ping
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,7 @@ class Services:
     query: QueryService
     webhooks: WebhookService
     events: EventWorker
+
+    async def ping_database(self) -> None:
+        """One trivial query; raises when the database cannot be reached (readiness)."""
+        await ping(self.database)

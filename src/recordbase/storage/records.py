@@ -73,11 +73,14 @@ class EntityShape:
             return column == sa.any_(sa.bindparam(name))
         return column.in_(sa.bindparam(name, expanding=True))
 
-    def cached(self, key: tuple[str, ...], build: Callable[[], sa.Executable]) -> Prepared:
-        """A statement compiled once per shape and key."""
+    def cached(
+        self, key: tuple[str, ...], build: Callable[[], sa.Executable], point: bool = False
+    ) -> Prepared:
+        """A statement compiled once per shape and key (`point`: see `Prepared`)."""
         found = self._statements.get(key)
         if found is None:
-            found = self._statements[key] = self.database.prepare(build())  # type: ignore[arg-type]
+            statement = build()
+            found = self._statements[key] = self.database.prepare(statement, point=point)  # type: ignore[arg-type]
         return found
 
     @cached_property
@@ -86,26 +89,34 @@ class EntityShape:
 
     @cached_property
     def select_by_ids(self) -> Prepared:
-        return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)))
+        return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)), point=True)
 
     @cached_property
     def existing_ids(self) -> Prepared:
-        return self.database.prepare(sa.select(self.table.c.Id).where(self.among(self.table.c.Id)))
+        return self.database.prepare(
+            sa.select(self.table.c.Id).where(self.among(self.table.c.Id)), point=True
+        )
+
+    @cached_property
+    def existing_own_ids(self) -> Prepared:
+        """`existing_ids` among the records one principal created ("own records only" readers)."""
+        mine = self.table.c.CreatedBy == sa.bindparam("created_by")
+        return self.database.prepare(sa.select(self.table.c.Id).where(self.among(self.table.c.Id), mine))
 
     @cached_property
     def insert(self) -> Prepared:
         values: dict[str, Any] = {c.key: sa.bindparam(c.key) for c in self.table.columns}
-        return self.database.prepare(sa.insert(self.table).values(values))
+        return self.database.prepare(sa.insert(self.table).values(values), point=True)
 
     @cached_property
     def lock_for_update(self) -> Prepared:
         # NO KEY UPDATE: inserts elsewhere that reference these rows (FOR KEY SHARE) are not blocked.
-        return self.database.prepare(self._select_in_id_order().with_for_update(key_share=True))
+        return self.database.prepare(self._select_in_id_order().with_for_update(key_share=True), point=True)
 
     @cached_property
     def lock_for_delete(self) -> Prepared:
         return self.database.prepare(
-            self._select_in_id_order(self.table.c.Id, self.table.c.CreatedBy).with_for_update()
+            self._select_in_id_order(self.table.c.Id, self.table.c.CreatedBy).with_for_update(), point=True
         )
 
     def _select_in_id_order(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
@@ -121,7 +132,7 @@ class EntityShape:
             values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
             return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
 
-        return self.cached(("update", *columns), build)
+        return self.cached(("update", *columns), build, point=True)
 
     def insert_unnest(self) -> Prepared | None:
         """PostgreSQL: `INSERT … SELECT * FROM unnest($1::type[], …)`, one array per column, so a whole
@@ -155,6 +166,7 @@ class EntityShape:
         return self.cached(
             ("taken", field.name),
             lambda: sa.select(column, self.table.c.Id).where(self.among(column, "values")),
+            point=True,
         )
 
     def referencing(self, field: Field, ignoring: bool) -> Prepared:
@@ -170,7 +182,7 @@ class EntityShape:
     @cached_property
     def delete(self) -> Prepared:
         return self.database.prepare(
-            sa.delete(self.table).where(self.among(self.table.c.Id)).returning(self.table.c.Id)
+            sa.delete(self.table).where(self.among(self.table.c.Id)).returning(self.table.c.Id), point=True
         )
 
     @cached_property
@@ -338,11 +350,18 @@ class RecordWriter:
         params = {"ids": sorted(ids), "ignore": sorted(ignore)} if ignore else {"ids": sorted(ids)}
         return {row[0] for row in await self.connection.fetch(statement, params)}
 
-    async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]:
-        """Which of these ids name records of `entity` (one query for any number of ids)."""
+    async def existing_ids(
+        self, entity: Entity, ids: Collection[str], created_by: str | None = None
+    ) -> set[str]:
+        """Which of these ids name records of `entity` (created by `created_by`, when given)."""
         if not ids:
             return set()
-        rows = await self.connection.fetch(self.shape(entity).existing_ids, {"ids": sorted(ids)})
+        shape = self.shape(entity)
+        if created_by is None:
+            rows = await self.connection.fetch(shape.existing_ids, {"ids": sorted(ids)})
+        else:
+            params = {"ids": sorted(ids), "created_by": created_by}
+            rows = await self.connection.fetch(shape.existing_own_ids, params)
         return {row[0] for row in rows}
 
     async def taken_values(self, entity: Entity, field: Field, values: Collection[Any]) -> dict[Any, str]:

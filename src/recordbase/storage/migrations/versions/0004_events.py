@@ -1,7 +1,7 @@
 """Events: the transactional outbox, webhook subscriptions and their deliveries.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004_events
+Revises: 0003_sec
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004_events"
+down_revision = "0003_sec"
 branch_labels = None
 depends_on = None
 
