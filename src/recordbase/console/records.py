@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from recordbase.console.fields import Column, columns, form_value, wire_value
 from recordbase.console.web import ApiError, Console, page, see_other
 from recordbase.core.permissions import Action
-from recordbase.core.schema import FieldType
+from recordbase.core.schema import Entity, FieldType, Schema
 
 PAGE_SIZE = 25
 FILTER_ROWS = 3
@@ -23,14 +23,27 @@ def records_api(name: str, tail: str = "") -> str:
 
 
 async def entity_columns(console: Console) -> tuple[dict[str, Any], list[Column]]:
+    """The entity and the columns of the fields whose values the caller may read.
+
+    View All Schema lists every field definition; a field whose values the caller may not read
+    would only be an empty column and a filter the API refuses, so it is left out.
+    """
     name = console.request.path_params["name"]
     entity: dict[str, Any] = await console.api.json("GET", f"/api/Entity/{quote(name)}/metadata")
-    return entity, await columns(console.api, entity)
+    core = _core_entity(console, entity["name"])
+    readable = console.actor.permissions.readable_fields(core) if core else frozenset()
+    found = await columns(console.api, entity)
+    return entity, [c for c in found if c.system or c.name in readable]
+
+
+def _core_entity(console: Console, name: str) -> Entity | None:
+    schema: Schema = console.request.app.state.services.schemas.current
+    return schema.find_entity(name)
 
 
 def allowed(console: Console, name: str) -> set[str]:
     """The record actions the caller's roles grant on the entity: which buttons to show."""
-    entity = console.request.app.state.services.schemas.current.find_entity(name)
+    entity = _core_entity(console, name)
     if entity is None:
         return set()
     rules = console.actor.permissions
@@ -144,7 +157,7 @@ async def _form_page(
         "record_form.html",
         status,
         entity=entity,
-        columns=[c for c in cols if c.writable],
+        columns=writable(console, entity["name"], cols),
         record=record,
         values=values,
         error=error,
@@ -167,7 +180,7 @@ async def save_record(console: Console) -> Response:
     """POST the create or edit form: one insert or update, the API's messages shown beside the fields."""
     entity, cols = await entity_columns(console)
     async with console.request.form(max_files=0, max_fields=500) as form:
-        body = record_body(form, [c for c in cols if c.writable])
+        body = record_body(form, writable(console, entity["name"], cols))
     record_id = console.request.path_params.get("record_id")
     tail = f"/update/{quote(record_id)}" if record_id else "/insert"
     try:
@@ -176,6 +189,13 @@ async def save_record(console: Console) -> Response:
         typed = {"Id": record_id, **{k: v for k, v in body.items()}} if record_id else body
         return await _form_page(console, typed, error.status, error)
     return see_other(f"/console/data/{quote(entity['name'])}/r/{saved['Id']}")
+
+
+def writable(console: Console, name: str, cols: list[Column]) -> list[Column]:
+    """The form's fields: those the caller may write (a field it may only read is left untouched)."""
+    core = _core_entity(console, name)
+    rules = console.actor.permissions
+    return [c for c in cols if c.writable and core is not None and rules.can_write_field(core, c.name)]
 
 
 def record_body(form: FormData, writable: list[Column]) -> dict[str, Any]:

@@ -1,0 +1,175 @@
+"""The console's pages through real HTTP on both backends: session cookie, CSRF, roles, escaping; CORS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from recordbase.app import create_app
+from recordbase.settings import Settings
+from tests.api.helpers import create_entity, field
+from tests.conftest import Api
+from tests.security.helpers import ADMIN, PASSWORD, bearer, create_user
+
+pytestmark = pytest.mark.anyio
+SAME = {"Origin": "http://testserver"}
+
+
+async def sign_in(api: Api, login: str) -> httpx.Response:
+    form = {"login": login, "password": PASSWORD}
+    return await api.client.post("/console/login", data=form, headers={**SAME, "Authorization": ""})
+
+
+def console_client(api: Api, token: str) -> httpx.AsyncClient:
+    """A browser-like client: no Authorization header, only the console cookie."""
+    headers = {"Cookie": f"rb_console={token}"}
+    return httpx.AsyncClient(transport=api.client._transport, base_url="http://testserver", headers=headers)
+
+
+def cookie_token(response: httpx.Response) -> str:
+    return response.cookies["rb_console"]
+
+
+async def test_root_redirects_and_pages_need_a_session(api: Api) -> None:
+    root = await api.client.get("/")
+    assert root.status_code == 303 and root.headers["location"] == "/console/"
+    page = await api.client.get("/console/entities")
+    assert page.status_code == 303 and page.headers["location"] == "/console/login"
+    login = await api.client.get("/console/login")
+    assert login.status_code == 200 and 'name="password"' in login.text
+    assert "default-src 'self'" in login.headers["content-security-policy"]
+
+
+async def test_password_sign_in_sets_a_strict_http_only_cookie_and_sign_out_revokes_it(api: Api) -> None:
+    await create_user(api, "ann", ["Data Writer"])
+    signed = await sign_in(api, "ann")
+    assert signed.status_code == 303 and signed.headers["location"] == "/console/"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
+    token = cookie_token(signed)
+    assert (await api.client.get("/api/Entity", headers=bearer(token))).status_code == 200
+    async with console_client(api, token) as browser:
+        home = await browser.get("/console/")
+        assert home.status_code == 200 and "/myorg/mytenant" in home.text and "/api/docs" in home.text
+        out = await browser.post("/console/logout", headers=SAME)
+        assert out.status_code == 303 and 'rb_console=""' in out.headers["set-cookie"]
+    assert (await api.client.get("/api/Entity", headers=bearer(token))).status_code == 401
+
+
+async def test_wrong_password_or_token_shows_the_message_and_sets_no_cookie(api: Api) -> None:
+    await create_user(api, "ann", ["Data Writer"])
+    form = {"login": "ann", "password": "not the password at all"}
+    wrong = await api.client.post("/console/login", data=form, headers=SAME)
+    assert wrong.status_code == 400 and "set-cookie" not in wrong.headers and 'role="alert"' in wrong.text
+    bad_token = await api.client.post("/console/login", data={"token": "rb_nope"}, headers=SAME)
+    assert bad_token.status_code == 401 and "set-cookie" not in bad_token.headers
+
+
+async def test_cross_site_posts_are_refused(api: Api) -> None:
+    async with console_client(api, api.token) as browser:
+        for headers in ({"Origin": "https://evil.example"}, {"Referer": "https://evil.example/x"}, {}):
+            forged = await browser.post("/console/entities", data={"name": "Forged"}, headers=headers)
+            assert forged.status_code == 403 and "Cross-site" in forged.text
+        made = await browser.post("/console/entities", data={"name": "Real"}, headers=SAME)
+        assert made.status_code == 303
+    names = [e["name"] for e in (await api.get("/api/Entity")).json()]
+    assert "Real" in names and "Forged" not in names
+    login = await api.client.post(
+        "/console/login", data={"token": api.token}, headers={"Origin": "https://x.y"}
+    )
+    assert login.status_code == 403 and "set-cookie" not in login.headers
+
+
+async def test_a_reader_gets_403_on_admin_screens_and_cannot_write(api: Api) -> None:
+    await create_entity(api, "Customer", [field("fullName")])
+    await create_user(api, "rita", ["Data Reader"])
+    token = cookie_token(await sign_in(api, "rita"))
+    async with console_client(api, token) as browser:
+        assert (await browser.get("/console/access")).status_code == 403
+        user = {"name": "Mallory", "login": "mallory", "password": PASSWORD}
+        assert (await browser.post("/console/access/users", data=user, headers=SAME)).status_code == 403
+        assert (
+            await browser.post("/console/entities", data={"name": "Nope"}, headers=SAME)
+        ).status_code == 403
+        insert = await browser.post("/console/data/Customer/new", data={"fullName": "x"}, headers=SAME)
+        assert insert.status_code == 403
+        grid = await browser.get("/console/data/Customer")
+        assert (
+            grid.status_code == 200 and "New record" not in grid.text and "Delete selected" not in grid.text
+        )
+    assert not (await api.get("/api/EntityService/Customer/read")).json()["value"]
+    assert "mallory" not in [u.get("login") for u in (await api.get(f"{ADMIN}/users")).json()]
+
+
+async def test_fields_a_role_may_not_read_never_reach_the_page(api: Api) -> None:
+    await create_entity(api, "Customer", [field("fullName"), field("salary", "INT", isRbacEnabled=True)])
+    inserted = await api.post(
+        "/api/EntityService/Customer/insert", json={"fullName": "Ann", "salary": 987654}
+    )
+    record_id = inserted.json()["Id"]
+    await create_user(api, "rita", ["Data Reader"])
+    token = cookie_token(await sign_in(api, "rita"))
+    async with console_client(api, token) as browser:
+        for url in ("/console/data/Customer", f"/console/data/Customer/r/{record_id}"):
+            page = await browser.get(url)
+            assert page.status_code == 200 and "Ann" in page.text
+            assert "salary" not in page.text and "987654" not in page.text
+        export = await browser.get("/console/data/Customer/export?format=jsonl")
+        assert export.status_code == 200 and "Ann" in export.text and "987654" not in export.text
+
+
+async def test_record_values_are_escaped(api: Api) -> None:
+    await create_entity(api, "Customer", [field("fullName")])
+    evil = "<script>alert(1)</script>"
+    await api.post("/api/EntityService/Customer/insert", json={"fullName": evil})
+    async with console_client(api, api.token) as browser:
+        grid = await browser.get("/console/data/Customer")
+    assert grid.status_code == 200 and evil not in grid.text and "&lt;script&gt;" in grid.text
+
+
+async def test_bad_input_answers_4xx_pages_never_500(api: Api) -> None:
+    await create_entity(api, "Customer", [field("fullName"), field("age", "INT")])
+    async with console_client(api, api.token) as browser:
+        unknown = await browser.get("/console/data/Nope")
+        bad_filter = await browser.get("/console/data/Customer?f=age&op=contains&v=1")
+        bad_cursor = await browser.get("/console/data/Customer?cursor=garbage")
+        bad_record = await browser.get("/console/data/Customer/r/not-a-uuid")
+        bad_type = await browser.post(
+            "/console/entities/Customer/fields", data={"name": "x", "type": "?"}, headers=SAME
+        )
+    assert unknown.status_code == 404 and bad_record.status_code == 404
+    assert bad_filter.status_code == 400 and "contains" in bad_filter.text
+    assert bad_cursor.status_code == 400 and bad_type.status_code == 400
+
+
+@pytest.fixture
+async def cors_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings.model_copy(update={"cors_origins": "https://app.example, https://b.example"}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def test_cors_is_off_by_default(api: Api) -> None:
+    preflight = await api.client.options(
+        "/api/Entity", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.status_code == 405 and "access-control-allow-origin" not in preflight.headers
+    plain = await api.get("/api/Entity", headers={"Origin": "https://app.example"})
+    assert "access-control-allow-origin" not in plain.headers
+
+
+async def test_cors_answers_preflights_for_configured_origins(cors_client: httpx.AsyncClient) -> None:
+    asked = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    preflight = await cors_client.options("/api/Entity", headers={"Origin": "https://app.example", **asked})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    other = await cors_client.options("/api/Entity", headers={"Origin": "https://evil.example", **asked})
+    assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+    unauthenticated = await cors_client.get("/api/Entity", headers={"Origin": "https://b.example"})
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["access-control-allow-origin"] == "https://b.example"
