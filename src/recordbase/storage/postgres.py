@@ -95,8 +95,8 @@ class PostgresDatabase:
         )
         return cls(pool, schema, settings.resolved_database_url)
 
-    def prepare(self, statement: ClauseElement) -> Prepared:
-        return prepare(statement, self.dialect)
+    def prepare(self, statement: ClauseElement, *, point: bool = False) -> Prepared:
+        return prepare(statement, self.dialect, point=point)
 
     def bind(self, statement: Statement, params: Mapping[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
         prepared = statement if isinstance(statement, Prepared) else self.prepare(statement)
