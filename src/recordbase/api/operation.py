@@ -202,6 +202,7 @@ PATH_PARAMETERS: dict[str, tuple[JSON, str]] = {
     "id": ({"type": "string"}, "The record's id."),
     "org": ({"type": "string"}, "An organization name (any)."),
     "error_id": ({"type": "string"}, "The id in an import's errorFileLink."),
+    "token_id": ({"type": "string"}, "A personal access token's id (from GET /api/admin/tokens)."),
 }
 """Path parameters by name; a route whose parameter is not here is described as a plain string."""
 

@@ -268,6 +268,7 @@ def admin(method: str, path: str, handler: Handler, name: str, summary: str, **m
                      errors=WRITE_ERRORS, **more)  # type: ignore[arg-type]  # fmt: skip
 
 
+TOKEN_OWNER = Param("principalId", "query", STRING, "Administrators: another's tokens; `*`: everyone's")
 ADMINISTRATION = Group(
     (
         admin("GET", "/roles", identity.list_roles, "list_roles", "Roles", response=ANY),
@@ -284,6 +285,10 @@ ADMINISTRATION = Group(
               response=ANY),
         admin("POST", "/tokens", identity.create_token, "create_token", "Create a personal access token",
               response=ANY, body=OBJECT, status=201),
+        admin("GET", "/tokens", identity.list_tokens, "list_tokens", "Personal access tokens (no secrets)",
+              response=ANY, params=(TOKEN_OWNER,)),
+        admin("DELETE", "/tokens/{token_id}", identity.revoke_token, "revoke_token",
+              "Revoke a personal access token", status=204),
         admin("GET", "/audit", identity.audit_log, "audit", "The audit log", response=ANY),
         admin("PATCH", "/principals/{principal_id}", identity.update_principal, "update_principal",
               "Change a principal", body=OBJECT, status=204),
