@@ -127,6 +127,7 @@ def scenario(ui: Screen, server: LiveServer, tmp_path: Path) -> None:
     file_round_trip(ui, tmp_path)
     import_csv(ui, tmp_path)
     create_reader(ui)
+    personal_token(ui)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     ui.go("/console/entities")
@@ -250,6 +251,18 @@ def create_reader(ui: Screen) -> None:
     assignments.get_by_role("button", name="Assign", exact=True).click()
     expect(page.get_by_text("Data Reader → Rita Reader")).to_be_visible()
     ui.shot("access")
+
+
+def personal_token(ui: Screen) -> None:
+    page, expect = ui.page, playwright_api.expect
+    page.get_by_role("link", name="Tokens").click()
+    page.get_by_label("Name").fill("nightly export")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#new-token")).to_contain_text("rb_")
+    expect(page.get_by_role("row", name="nightly export")).to_contain_text("active")
+    ui.shot("tokens")
+    page.get_by_role("button", name="Revoke nightly export").click()
+    expect(page.get_by_role("row", name="nightly export")).to_contain_text("revoked")
 
 
 def reader_sees_no_edit_controls(ui: Screen) -> None:

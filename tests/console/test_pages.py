@@ -173,3 +173,21 @@ async def test_cors_answers_preflights_for_configured_origins(cors_client: httpx
     unauthenticated = await cors_client.get("/api/Entity", headers={"Origin": "https://b.example"})
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["access-control-allow-origin"] == "https://b.example"
+
+
+async def test_personal_tokens_are_created_shown_once_listed_and_revoked(api: Api) -> None:
+    await create_user(api, "ann", ["Data Reader"])
+    session = cookie_token(await sign_in(api, "ann"))
+    async with console_client(api, session) as browser:
+        created = await browser.post("/console/tokens", data={"name": "nightly"}, headers=SAME)
+        assert created.status_code == 201 and 'id="new-token"' in created.text
+        secret = created.text.split('id="new-token">')[1].split("<")[0]
+        assert secret.startswith("rb_")
+        assert (await api.client.get("/api/Entity", headers=bearer(secret))).status_code == 200
+        listed = await browser.get("/console/tokens")
+        assert "nightly" in listed.text and secret not in listed.text and "active" in listed.text
+        token_id = listed.text.split("/console/tokens/")[1].split("/revoke")[0]
+        revoked = await browser.post(f"/console/tokens/{token_id}/revoke", headers=SAME)
+        assert revoked.status_code == 303
+        assert "revoked" in (await browser.get("/console/tokens")).text
+    assert (await api.client.get("/api/Entity", headers=bearer(secret))).status_code == 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -91,9 +92,20 @@ async def assign(console: Console) -> Response:
     return done if isinstance(done, Response) else see_other("/console/access")
 
 
+async def _tokens_page(console: Console, status: int = 200, **values: Any) -> Response:
+    listed = await console.api.json("GET", f"{ADMIN}/tokens")
+    return console.render("tokens.html", status, tokens=listed, **{"created": None, **values})
+
+
 @page
 async def tokens(console: Console) -> Response:
-    return console.render("tokens.html", created=None)
+    return await _tokens_page(console)
+
+
+@page
+async def revoke_token(console: Console) -> Response:
+    await console.api.json("DELETE", f"{ADMIN}/tokens/{quote(console.request.path_params['token_id'])}")
+    return see_other("/console/tokens")
 
 
 @page
@@ -106,5 +118,5 @@ async def create_token(console: Console) -> Response:
     try:
         created = await console.api.json("POST", f"{ADMIN}/tokens", json=body)
     except ApiError as error:
-        return console.render("tokens.html", error.status, created=None, error=error)
-    return console.render("tokens.html", 201, created=created["token"])
+        return await _tokens_page(console, error.status, error=error)
+    return await _tokens_page(console, 201, created=created["token"])

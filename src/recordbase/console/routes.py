@@ -56,6 +56,7 @@ def access_routes() -> list[BaseRoute]:
         Route("/access/{kind}", access.create_principal, methods=POST),
         Route("/tokens", access.tokens, methods=GET),
         Route("/tokens", access.create_token, methods=POST),
+        Route("/tokens/{token_id}/revoke", access.revoke_token, methods=POST),
     ]
 
 
