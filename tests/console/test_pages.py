@@ -191,3 +191,53 @@ async def test_personal_tokens_are_created_shown_once_listed_and_revoked(api: Ap
         assert revoked.status_code == 303
         assert "revoked" in (await browser.get("/console/tokens")).text
     assert (await api.client.get("/api/Entity", headers=bearer(secret))).status_code == 401
+
+
+EVERY_TYPE = [
+    {"name": "title", "type": "text", "maxLength": "40", "isRequired": "on"},
+    {"name": "notes", "type": "multiline_text"},
+    {"name": "qty", "type": "integer", "min": "0", "max": "99"},
+    {"name": "price", "type": "decimal", "decimalPlaces": "2"},
+    {"name": "paid", "type": "boolean"},
+    {"name": "due", "type": "date"},
+    {"name": "shipped", "type": "datetime"},
+    {"name": "stage", "type": "choice_set"},
+    {"name": "tags", "type": "multi_choice_set"},
+    {"name": "customer", "type": "relationship", "references": "Customer"},
+    {"name": "scan", "type": "file"},
+    {"name": "seq", "type": "auto_number"},
+    {"name": "externalKey", "type": "uuid", "isUnique": "on"},
+]
+
+
+async def test_fields_of_every_type_and_a_record_through_the_forms(api: Api) -> None:
+    await create_entity(api, "Customer", [field("fullName")])
+    ann = (await api.post("/api/EntityService/Customer/insert", json={"fullName": "Ann"})).json()["Id"]
+    async with console_client(api, api.token) as browser:
+        await browser.post("/console/choicesets", data={"name": "Stage", "values": "New\nDone"}, headers=SAME)
+        stage = next(c["id"] for c in (await api.get("/api/Entity/choiceset")).json() if c["name"] == "Stage")
+        assert (
+            await browser.post("/console/entities", data={"name": "Purchase"}, headers=SAME)
+        ).status_code == 303
+        for spec in EVERY_TYPE:
+            form = {**spec, "choiceSetId": stage}
+            added = await browser.post("/console/entities/Purchase/fields", data=form, headers=SAME)
+            assert added.status_code == 303, (spec, added.text[added.text.find("alert") :][:300])
+        editor = await browser.get("/console/entities/Purchase")
+        assert "Multi-choice set" in editor.text and "Relationship" in editor.text
+        found = await browser.get("/console/data/Customer/search", params={"q": "An"})
+        assert found.json() == [{"id": ann, "label": "Ann"}]
+        form = {"title": "First", "qty": "3", "price": "9.5", "paid": "true", "due": "2026-01-31",
+                "shipped": "2026-02-01T10:30", "stage": "1", "tags": ["0", "1"], "customer": ann}  # fmt: skip
+        saved = await browser.post("/console/data/Purchase/new", data=form, headers=SAME)
+        assert saved.status_code == 303, saved.text[-600:]
+        detail = await browser.get(saved.headers["location"])
+        assert f"/console/data/Customer/r/{ann}" in detail.text and "Done" in detail.text
+        removed = await browser.post("/console/entities/Purchase/fields/notes/remove", headers=SAME)
+        assert removed.status_code == 303
+    stored = (await api.get("/api/EntityService/Purchase/read", params={"expansionLevel": 0})).json()[
+        "value"
+    ][0]
+    assert stored["qty"] == 3 and stored["price"] == 9.5 and stored["paid"] is True
+    assert stored["shipped"] == "2026-02-01T10:30:00.000Z" and stored["tags"] == [0, 1]
+    assert stored["customer"] == ann and stored["stage"] == 1 and stored["seq"] == 1 and "notes" not in stored

@@ -8,7 +8,7 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from recordbase.console.fields import FIELD_TYPES, WIRE, choice_values
+from recordbase.console.fields import FIELD_TYPES, LABELS, WIRE, choice_values, kind_of
 from recordbase.console.web import ApiError, Console, page, see_other
 
 ENTITY_API = "/api/Entity"
@@ -74,6 +74,7 @@ async def _edit_page(console: Console, status: int = 200, **values: Any) -> Resp
         entities=entities,
         choice_sets=choice_sets,
         field_types=FIELD_TYPES,
+        type_label=lambda field: LABELS[kind_of(field)],
         **values,
     )
 
