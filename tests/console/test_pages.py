@@ -241,3 +241,61 @@ async def test_fields_of_every_type_and_a_record_through_the_forms(api: Api) -> 
     assert stored["qty"] == 3 and stored["price"] == 9.5 and stored["paid"] is True
     assert stored["shipped"] == "2026-02-01T10:30:00.000Z" and stored["tags"] == [0, 1]
     assert stored["customer"] == ann and stored["stage"] == 1 and stored["seq"] == 1 and "notes" not in stored
+
+
+async def test_an_upload_over_the_file_limit_is_refused_with_413(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"files_max_bytes": 1000}))
+    async with app.router.lifespan_context(app):
+        token = await app.state.services.tokens.create_admin_token("tests")
+        transport = httpx.ASGITransport(app=app)
+        headers = {"Cookie": f"rb_console={token}", **SAME}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", headers=headers
+        ) as browser:
+            big = {"file": ("big.csv", b"fullName\n" + b"x\n" * 1000, "text/csv")}
+            refused = await browser.post("/console/data/Customer/import", files=big)
+            empty = await browser.post("/console/data/Customer/import", files={"file": ("", b"", "text/csv")})
+    assert refused.status_code == 413 and "files_max_bytes" in refused.text
+    assert empty.status_code == 400
+
+
+async def test_grid_pages_by_cursor_shows_chosen_columns_and_deletes_one_record(api: Api) -> None:
+    await create_entity(api, "Customer", [field("fullName"), field("age", "INT")])
+    rows = [{"fullName": f"n{i:02}", "age": i} for i in range(30)]
+    assert (await api.post("/api/EntityService/Customer/insert-batch", json=rows)).status_code == 200
+    async with console_client(api, api.token) as browser:
+        first = await browser.get(
+            "/console/data/Customer", params={"sort": "age", "desc": "0", "cols": "age"}
+        )
+        assert first.status_code == 200 and "30 records" in first.text
+        assert "n00" not in first.text and ">24<" in first.text and ">25<" not in first.text  # only `age`
+        next_url = (
+            first.text.split('rel="next"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+        )
+        second = await browser.get("/console/data/Customer" + next_url)
+        assert ">25<" in second.text and ">29<" in second.text and ">24<" not in second.text
+        assert 'rel="next"' not in second.text and "First page" in second.text
+        export = await browser.get("/console/data/Customer/export", params={"format": "csv"})
+        assert export.status_code == 200 and export.text.count("\n") >= 31 and "n29" in export.text
+        victim = (await api.get("/api/EntityService/Customer/read", params={"limit": 1})).json()["value"][0]
+        deleted = await browser.post(f"/console/data/Customer/r/{victim['Id']}/delete", headers=SAME)
+        assert deleted.status_code == 303
+    assert (await api.get("/api/EntityService/Customer/read")).json()["totalRecordCount"] == 29
+
+
+async def test_file_removal_and_a_custom_role_through_the_console(api: Api) -> None:
+    await create_entity(api, "Customer", [field("fullName"), field("photo", "UNIQUEIDENTIFIER", "File")])
+    record_id = (await api.post("/api/EntityService/Customer/insert", json={"fullName": "Ann"})).json()["Id"]
+    base = f"/console/data/Customer/r/{record_id}/file/photo"
+    async with console_client(api, api.token) as browser:
+        up = await browser.post(base, files={"file": ("a.txt", b"hi", "text/plain")}, headers=SAME)
+        assert up.status_code == 303 and (await browser.get(base)).content == b"hi"
+        assert (await browser.post(f"{base}/remove", headers=SAME)).status_code == 303
+        assert (await browser.get(base)).status_code == 404
+        role = {"name": "Sales", "rights": "view_schema", "entities": '{"Customer": {"actions": ["read"]}}'}
+        assert (await browser.post("/console/access/roles", data=role, headers=SAME)).status_code == 303
+        bad = {"name": "Broken", "entities": "{not json"}
+        assert (await browser.post("/console/access/roles", data=bad, headers=SAME)).status_code == 400
+    roles = {r["name"]: r for r in (await api.get(f"{ADMIN}/roles")).json()}
+    assert "Broken" not in roles and roles["Sales"]["rights"] == ["view_schema"], roles["Sales"]
+    assert [g["actions"] for g in roles["Sales"]["entities"].values()] == [["read"]], roles["Sales"]

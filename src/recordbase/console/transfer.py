@@ -32,11 +32,16 @@ def _passed(response: httpx.Response) -> Response:
 
 
 async def _upload(console: Console) -> tuple[str, bytes, str]:
+    """The uploaded file, held in memory only up to `files_max_bytes` (the API's own limit)."""
+    limit: int = console.request.app.state.services.settings.files_max_bytes
     async with console.request.form(max_files=1, max_fields=5) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise ApiError(400, "Choose a file to upload.", [])
-        return upload.filename, await upload.read(), upload.content_type or "application/octet-stream"
+        content = await upload.read(limit + 1)
+        if len(content) > limit:
+            raise ApiError(413, f"The file is larger than {limit} bytes (files_max_bytes).", [])
+        return upload.filename, content, upload.content_type or "application/octet-stream"
 
 
 @page
