@@ -299,3 +299,32 @@ async def test_file_removal_and_a_custom_role_through_the_console(api: Api) -> N
     roles = {r["name"]: r for r in (await api.get(f"{ADMIN}/roles")).json()}
     assert "Broken" not in roles and roles["Sales"]["rights"] == ["view_schema"], roles["Sales"]
     assert [g["actions"] for g in roles["Sales"]["entities"].values()] == [["read"]], roles["Sales"]
+
+
+async def test_an_expired_session_is_renewed_once_by_its_refresh_cookie(api: Api) -> None:
+    await create_user(api, "ann", ["Data Reader"])
+    signed = await sign_in(api, "ann")
+    refresh = signed.cookies["rb_console_refresh"]
+    assert "httponly" in str(signed.headers.get_list("set-cookie")[-1]).lower()
+    only_refresh = {"Cookie": f"rb_console_refresh={refresh}"}  # the access cookie has expired
+    renewed = await api.client.get("/console/entities", headers={**only_refresh, "Authorization": ""})
+    assert renewed.status_code == 200
+    new_access, new_refresh = renewed.cookies["rb_console"], renewed.cookies["rb_console_refresh"]
+    assert new_refresh != refresh
+    async with console_client(api, new_access) as browser:
+        assert (await browser.get("/console/entities")).status_code == 200
+    replayed = await api.client.get("/console/entities", headers={**only_refresh, "Authorization": ""})
+    assert replayed.status_code == 303  # a used refresh token revokes its whole family
+    assert (await api.client.get("/api/Entity", headers=bearer(new_access))).status_code == 401
+
+
+async def test_sign_out_revokes_the_refresh_token_too(api: Api) -> None:
+    await create_user(api, "ann", ["Data Reader"])
+    signed = await sign_in(api, "ann")
+    cookies = "; ".join(f"{name}={signed.cookies[name]}" for name in ("rb_console", "rb_console_refresh"))
+    out = await api.client.post("/console/logout", headers={"Cookie": cookies, **SAME, "Authorization": ""})
+    assert out.status_code == 303 and len(out.headers.get_list("set-cookie")) == 2
+    form = {"grant_type": "refresh_token", "refresh_token": signed.cookies["rb_console_refresh"]}
+    assert (
+        await api.client.post("/oauth/token", data=form, headers={"Authorization": ""})
+    ).status_code == 400

@@ -5,13 +5,13 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from recordbase.console.cookies import COOKIE_PATH, REFRESH_COOKIE, Session, clear_session, set_session
 from recordbase.console.web import (
-    COOKIE,
-    COOKIE_PATH,
     Api,
     ApiError,
     Console,
     console_for,
+    grant_session,
     page,
     render,
     same_origin,
@@ -34,44 +34,34 @@ async def login(request: Request) -> Response:
     async with request.form(max_files=0, max_fields=10) as form:
         login_name, password = str(form.get("login", "")), str(form.get("password", ""))
         token = str(form.get("token", "")).strip()
-    lifetime: int | None = None
+    session = Session(token)
     if not token:
         try:
-            token, lifetime = await password_grant(Api(request, ""), login_name, password)
+            session = await password_grant(Api(request, ""), login_name, password)
         except ApiError as error:
             return render(request, "login.html", error.status, message=error.message, login=login_name)
+    if await console_for(request, session.token) is None:
+        return render(request, "login.html", 401, message="That token is not valid.")
     response = see_other(f"{COOKIE_PATH}/")
-    set_cookie(request, response, token, lifetime)
-    if await console_for(request, token) is not None:
-        return response
-    return render(request, "login.html", 401, message="That token is not valid.")
+    set_session(request, response, session)
+    return response
 
 
-async def password_grant(api: Api, login_name: str, password: str) -> tuple[str, int]:
+async def password_grant(api: Api, login_name: str, password: str) -> Session:
     form = {"grant_type": "password", "username": login_name, "password": password}
-    granted = await api.json("POST", "/oauth/token", data=form)
-    return str(granted["access_token"]), int(granted.get("expires_in", 3600))
-
-
-def set_cookie(request: Request, response: Response, token: str, lifetime: int | None) -> None:
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=lifetime,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    return grant_session(await api.json("POST", "/oauth/token", data=form))
 
 
 @page
 async def logout(console: Console) -> Response:
-    """POST /console/logout: an access token from the password grant is revoked; a pasted one is kept."""
-    if not console.api.token.startswith("rb_"):
-        await console.api.call("POST", "/oauth/revoke", data={"token": console.api.token})
+    """POST /console/logout: a password sign-in is revoked (its refresh token's whole family); a pasted
+    personal or admin token is only forgotten."""
+    refresh = console.request.cookies.get(REFRESH_COOKIE)
+    for token in (refresh, console.api.token):
+        if token and not token.startswith("rb_"):
+            await console.api.call("POST", "/oauth/revoke", data={"token": token})
     response = see_other(f"{COOKIE_PATH}/login")
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+    clear_session(response)
     return response
 
 

@@ -21,13 +21,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from recordbase import __version__
+from recordbase.console.cookies import COOKIE, COOKIE_PATH, REFRESH_COOKIE, Session, set_session
 from recordbase.core.actors import Actor
 from recordbase.core.permissions import AdminRight
 from recordbase.errors import NotAuthenticated
 from recordbase.services import Services
 
-COOKIE = "rb_console"
-COOKIE_PATH = "/console"
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 
@@ -132,17 +131,45 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         if request.method != "GET" and not same_origin(request):
             return render(request, "error.html", 403, message="Cross-site request refused.")
-        console = await signed_in(request)
+        console, renewed = await signed_in(request), None
+        if console is None:
+            renewed = await refreshed(request)
+            console = await console_for(request, renewed.token) if renewed else None
         if console is None:
             return RedirectResponse(f"{COOKIE_PATH}/login", status_code=303)
-        try:
-            return await handler(console)
-        except ApiError as error:
-            return console.render(
-                "error.html", error.status, message=error.message, errors=error.field_errors
-            )
+        response = await _run(handler, console)
+        if renewed is not None:
+            set_session(request, response, renewed)
+        return response
 
     return endpoint
+
+
+async def _run(handler: Page, console: Console) -> Response:
+    try:
+        return await handler(console)
+    except ApiError as error:
+        return console.render("error.html", error.status, message=error.message, errors=error.field_errors)
+
+
+async def refreshed(request: Request) -> Session | None:
+    """An expired password sign-in renewed with its refresh token (used once, then rotated)."""
+    refresh = request.cookies.get(REFRESH_COOKIE, "")
+    if not refresh:
+        return None
+    try:
+        granted = await Api(request, "").json(
+            "POST", "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": refresh}
+        )
+    except ApiError:
+        return None
+    return grant_session(granted)
+
+
+def grant_session(granted: dict[str, Any]) -> Session:
+    return Session(
+        str(granted["access_token"]), int(granted.get("expires_in", 3600)), granted.get("refresh_token")
+    )
 
 
 async def signed_in(request: Request) -> Console | None:
