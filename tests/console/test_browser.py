@@ -68,9 +68,13 @@ class Screen:
 
     def sign_in(self, login: str, password: str) -> None:
         self.go("/console/login")
-        self.page.get_by_label("Login").fill(login)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Sign in", exact=True).click()
+        expect = playwright_api.expect
+        expect(self.page.get_by_label("Login")).to_be_focused()  # keyboard only from here
+        self.page.keyboard.type(login)
+        self.page.keyboard.press("Tab")
+        expect(self.page.get_by_label("Password")).to_be_focused()
+        self.page.keyboard.type(password)
+        self.page.keyboard.press("Enter")
         playwright_api.expect(self.page.locator("#uipath-url")).to_be_visible()
 
     def add_field(self, name: str, kind: str, **options: str) -> None:
@@ -121,6 +125,8 @@ def scenario(ui: Screen, server: LiveServer, tmp_path: Path) -> None:
     expect, page = playwright_api.expect, ui.page
     token = (server.settings.data_dir / "admin-token").read_text().strip()
     ui.sign_in_with_token(token)
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     ui.shot("home")
     design_customer(ui)
     add_filter_sort_edit(ui)

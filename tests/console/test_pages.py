@@ -241,6 +241,19 @@ async def test_fields_of_every_type_and_a_record_through_the_forms(api: Api) -> 
     assert stored["qty"] == 3 and stored["price"] == 9.5 and stored["paid"] is True
     assert stored["shipped"] == "2026-02-01T10:30:00.000Z" and stored["tags"] == [0, 1]
     assert stored["customer"] == ann and stored["stage"] == 1 and stored["seq"] == 1 and "notes" not in stored
+    exact = "2026-02-01T10:30:15.123Z"
+    await api.post(f"/api/EntityService/Purchase/update/{stored['Id']}", json={"shipped": exact})
+    async with console_client(api, api.token) as browser:
+        form_page = await browser.get(f"/console/data/Purchase/r/{stored['Id']}/edit")
+        assert 'value="2026-02-01T10:30:15.123"' in form_page.text
+        edited = await browser.post(
+            f"/console/data/Purchase/r/{stored['Id']}/edit",
+            data={"title": "Renamed", "shipped": "2026-02-01T10:30:15.123", "customer": ann},
+            headers=SAME,
+        )
+        assert edited.status_code == 303, edited.text[-500:]
+    again = (await api.get(f"/api/EntityService/Purchase/read/{stored['Id']}")).json()
+    assert again["title"] == "Renamed" and again["shipped"] == exact  # an edit keeps the milliseconds
 
 
 async def test_an_upload_over_the_file_limit_is_refused_with_413(settings: Settings) -> None:

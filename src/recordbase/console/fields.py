@@ -119,7 +119,7 @@ def form_value(column: Column, value: Any) -> Any:
     if column.kind is FieldType.RELATIONSHIP and isinstance(value, dict):
         return value.get("Id", "")
     if column.kind is FieldType.DATETIME and isinstance(value, str):
-        return value[:16]  # datetime-local shows minutes, in UTC
+        return value[:23]  # datetime-local to the millisecond (step 0.001), in UTC: an edit loses nothing
     return value
 
 

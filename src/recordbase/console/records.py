@@ -186,7 +186,7 @@ async def save_record(console: Console) -> Response:
     try:
         saved = await console.api.json("POST", records_api(entity["name"], tail), json=body)
     except ApiError as error:
-        typed = {"Id": record_id, **{k: v for k, v in body.items()}} if record_id else body
+        typed = {"Id": record_id, **body} if record_id else body
         return await _form_page(console, typed, error.status, error)
     return see_other(f"/console/data/{quote(entity['name'])}/r/{saved['Id']}")
 
