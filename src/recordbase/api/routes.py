@@ -55,6 +55,7 @@ from recordbase.api.operation import (
 )
 from recordbase.api.pipeliner import listing
 from recordbase.api.pipeliner import records as pipeliner_records
+from recordbase.api.route_tree import Leaf, tree
 from recordbase.core.schema import Schema
 from recordbase.settings import Settings
 
@@ -434,9 +435,11 @@ GROUPS = (OAUTH, ADMINISTRATION, OPERATIONS, PIPELINER_API, DATASERVICE_API)
 
 
 def starlette_routes(group: Group) -> list[BaseRoute]:
-    served: list[BaseRoute] = [Route(op.path, op.endpoint, methods=[op.method]) for op in group.operations]
+    """A group's routes; a mounted group's as a tree (api/route_tree.py), since its routes are all its
+    mount holds (at the top level, groups share one list and stay flat)."""
     if not group.mounts:
-        return served
+        return [Route(op.path, op.endpoint, methods=[op.method]) for op in group.operations]
+    served = tree([Leaf(op.path, op.method, op.endpoint) for op in group.operations])
     return [Mount(prefix, routes=served) for prefix in group.mounts]
 
 
