@@ -341,3 +341,23 @@ async def test_sign_out_revokes_the_refresh_token_too(api: Api) -> None:
     assert (
         await api.client.post("/oauth/token", data=form, headers={"Authorization": ""})
     ).status_code == 400
+
+
+async def test_an_administrator_disables_and_enables_a_user(api: Api) -> None:
+    user_id = await create_user(api, "ann", ["Data Reader"])
+    ann = cookie_token(await sign_in(api, "ann"))
+    async with console_client(api, api.token) as browser:
+        page = await browser.get("/console/access")
+        assert f"/console/access/principals/{user_id}" in page.text
+        off = await browser.post(
+            f"/console/access/principals/{user_id}", data={"disabled": "true"}, headers=SAME
+        )
+        assert off.status_code == 303
+        assert (await api.client.get("/api/Entity", headers=bearer(ann))).status_code == 401
+        assert (await sign_in(api, "ann")).status_code != 303
+        on = await browser.post(
+            f"/console/access/principals/{user_id}", data={"disabled": "false"}, headers=SAME
+        )
+        assert on.status_code == 303 and (await sign_in(api, "ann")).status_code == 303
+        missing = await browser.get("/console/no/such/page")
+    assert missing.status_code == 404 and "no such page" in missing.text

@@ -98,6 +98,20 @@ async def _tokens_page(console: Console, status: int = 200, **values: Any) -> Re
 
 
 @page
+async def update_principal(console: Console) -> Response:
+    """Disable or enable a user or application, or set a new password (`PATCH /principals/{id}`)."""
+    form = await _form(console)
+    body: dict[str, Any] = {}
+    if form.get("disabled") in ("true", "false"):
+        body["disabled"] = form["disabled"] == "true"
+    if form.get("password"):
+        body["password"] = str(form["password"])
+    principal_id = quote(console.request.path_params["principal_id"])
+    done = await _admin_post(console, "PATCH", f"/principals/{principal_id}", body)
+    return done if isinstance(done, Response) else see_other("/console/access")
+
+
+@page
 async def tokens(console: Console) -> Response:
     return await _tokens_page(console)
 

@@ -53,6 +53,7 @@ def access_routes() -> list[BaseRoute]:
         Route("/access", access.access, methods=GET),
         Route("/access/roles", access.create_role, methods=POST),
         Route("/access/assignments", access.assign, methods=POST),
+        Route("/access/principals/{principal_id}", access.update_principal, methods=POST),
         Route("/access/{kind}", access.create_principal, methods=POST),
         Route("/tokens", access.tokens, methods=GET),
         Route("/tokens", access.create_token, methods=POST),
@@ -71,5 +72,6 @@ def console_routes() -> list[BaseRoute]:
         *record_routes(),
         *access_routes(),
         Mount("/static", app=StaticFiles(directory=STATIC), name="console-static"),
+        Route("/{rest:path}", session.not_found, methods=GET),
     ]
     return [Route("/", session.root, methods=GET), Mount("/console", routes=pages)]

@@ -77,6 +77,11 @@ async def home(console: Console) -> Response:
     )
 
 
+async def not_found(request: Request) -> Response:
+    """Any other console address: a page, not the API's JSON 404."""
+    return render(request, "error.html", 404, message="There is no such page.")
+
+
 async def root(request: Request) -> Response:
     """GET /: the console."""
     return see_other(f"{COOKIE_PATH}/")
