@@ -122,7 +122,9 @@ class OutboxStore:
 
     @cached_property
     def _insert(self) -> Prepared:
-        return self.database.prepare(sa.insert(outbox).values({k: sa.bindparam(k) for k in APPENDED}))
+        return self.database.prepare(
+            sa.insert(outbox).values({k: sa.bindparam(k) for k in APPENDED}), point=True
+        )
 
     @cached_property
     def _insert_unnest(self) -> Prepared:
@@ -143,22 +145,23 @@ class OutboxStore:
     @cached_property
     def _lock_state(self) -> Prepared:
         query = sa.select(state.c.last_position).where(state.c.id == 1)
-        return self.database.prepare(query.with_for_update())
+        return self.database.prepare(query.with_for_update(), point=True)
 
     @cached_property
     def _pending(self) -> Prepared:
         query = sa.select(outbox.c.seq, *EVENT_COLUMNS).where(outbox.c.position.is_(None))
-        return self.database.prepare(query.order_by(outbox.c.seq).limit(sa.bindparam("limit")))
+        # The partial index on pending events makes this a short seek.
+        return self.database.prepare(query.order_by(outbox.c.seq).limit(sa.bindparam("limit")), point=True)
 
     @cached_property
     def _place(self) -> Prepared:
         statement = sa.update(outbox).where(outbox.c.seq == sa.bindparam("_seq"))
-        return self.database.prepare(statement.values(position=sa.bindparam("_position")))
+        return self.database.prepare(statement.values(position=sa.bindparam("_position")), point=True)
 
     @cached_property
     def _save_state(self) -> Prepared:
         statement = sa.update(state).where(state.c.id == 1)
-        return self.database.prepare(statement.values(last_position=sa.bindparam("last")))
+        return self.database.prepare(statement.values(last_position=sa.bindparam("last")), point=True)
 
     @cached_property
     def _add_delivery(self) -> Prepared:

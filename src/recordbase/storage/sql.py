@@ -44,18 +44,18 @@ class Prepared:
         """`IN (?, ?, …)` lists: SQLAlchemy expands the text once per combination of list lengths;
         the text and where each argument comes from (a parameter, or one element of a list) are
         kept, so a later call with lists of the same lengths only gathers its arguments."""
-        lengths = tuple(len(given[n]) for n in self.expanding)
+        values = {**self.defaults, **given}  # a literal list (`in_([...])`) is a default
+        lengths = tuple(len(values[n]) for n in self.expanding)
         layout = self._layouts.get(lengths)
         if layout is None:
             if len(self._layouts) > 64:
                 self._layouts.clear()
-            layout = self._layouts[lengths] = self._layout(given)
+            layout = self._layouts[lengths] = self._layout(values)
         text, sources = layout
-        values = {**self.defaults, **given}
         return text, tuple(values[name] if index < 0 else values[name][index] for name, index in sources)
 
     def _layout(self, given: Mapping[str, Any]) -> tuple[str, tuple[tuple[str, int], ...]]:
-        state = self.compiled.construct_expanded_state({**self.defaults, **given})
+        state = self.compiled.construct_expanded_state(dict(given))
         element = {
             expanded: (name, index)
             for name, names in state.parameter_expansion.items()
@@ -69,6 +69,6 @@ def prepare(statement: ClauseElement, dialect: Dialect, *, point: bool = False) 
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
     names = tuple(compiled.positiontup or ())
-    expanding = tuple(name for name, bind in compiled.binds.items() if bind.expanding)
+    expanding = tuple(compiled.bind_names[bind] for bind in compiled.binds.values() if bind.expanding)
     defaults = compiled.construct_params(_check=False)
     return Prepared(compiled, compiled.string, names, defaults, expanding, point)
