@@ -78,11 +78,12 @@ class Role:
     all_fields: bool = False
 
     def grant_for(self, entity: Entity) -> EntityGrant | None:
-        """Per-entity grants win; the `*` grant covers only entities without access control."""
+        """Per-entity grants win; the `*` grant covers only entities without access control, except for
+        a role over every field (Administrator: every action on every entity, docs/security.md)."""
         explicit = self.entities.get(entity.name.lower())
         if explicit is not None:
             return explicit
-        return None if entity.rbac else self.entities.get(ALL_ENTITIES)
+        return None if entity.rbac and not self.all_fields else self.entities.get(ALL_ENTITIES)
 
 
 _EVERY_ACTION = frozenset(Action)
