@@ -24,6 +24,7 @@ from recordbase.cli_options import settings_from
 from recordbase.core.actors import SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
+from recordbase.local_files import ADMIN_TOKEN_FILE, make_private_dir, write_private_file
 from recordbase.schemafile import export_schema, load_document
 from recordbase.services import Services
 from recordbase.settings import Settings
@@ -56,6 +57,9 @@ def run(work: object) -> None:
         raise typer.Exit(1) from None
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
@@ -78,6 +82,10 @@ def serve(
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
+        # A worker must answer the supervisor's ping within this many seconds or it is killed and
+        # replaced; uvicorn's 5 s is less than a worker's start-up takes on a busy machine, where
+        # workers were then replaced forever and the server never served.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 
@@ -88,10 +96,9 @@ async def _bootstrap(settings: Settings) -> None:
         if await services.tokens.store.has_admin_token():
             return
         token = await services.tokens.create_admin_token("initial admin")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / "admin-token"
-    path.write_text(token + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    make_private_dir(settings.data_dir)
+    path = settings.data_dir / ADMIN_TOKEN_FILE
+    write_private_file(path, token + "\n")
     typer.echo(f"Admin token (also saved in {path}):\n  {token}", err=True)
 
 

@@ -111,9 +111,9 @@ def role_create(
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Create a custom role from a JSON definition."""
+    """Create a custom role from a JSON definition; entities and fields it names must exist."""
     body = orjson.loads(file.read_bytes())
-    _run(database_url, data_dir, lambda s: s.directory.save_role(SYSTEM, body))
+    _run(database_url, data_dir, lambda s: s.directory.save_role(SYSTEM, body, None, s.schemas.current))
 
 
 @role_app.command("assign")

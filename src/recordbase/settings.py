@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         "", description="Key that signs access tokens; empty: generated once and kept in the database."
     )
     access_token_lifetime: int = Field(3600, ge=60, le=86400, description="Access token lifetime in seconds.")
+    refresh_token_lifetime: int = Field(
+        30 * 86400,
+        ge=300,
+        le=365 * 86400,
+        description="Absolute lifetime of a refresh-token family in seconds, counted from the sign-in.",
+    )
     log_format: str = Field(
         "json",
         description="Log lines as `json` (one object a line, with the request id) or `console` (for people).",
@@ -86,6 +92,9 @@ class Settings(BaseSettings):
     )
     files_sweep_grace: int = Field(
         3600, ge=0, description="Seconds an unreferenced blob is kept before the sweeper deletes it."
+    )
+    export_escape_formulas: bool = Field(
+        True, description="CSV export prefixes `'` to text cells a spreadsheet would run as a formula."
     )
 
     @field_validator("database_schema")

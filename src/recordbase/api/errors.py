@@ -50,7 +50,7 @@ TABLE: dict[type[errors.RecordbaseError], Row] = {
     errors.UnsupportedMediaType: Row(415, 41500, "ERROR_UNSUPPORTED_MEDIA_TYPE"),
     file_errors.RangeNotSatisfiable: Row(416, 41600, "ERROR_RANGE_NOT_SATISFIABLE"),
     errors.RateLimited: Row(429, 42900, "ERROR_TOO_MANY_REQUESTS"),
-    file_errors.FileStorageError: Row(500, 50001, "ERROR_FILE_STORAGE"),
+    file_errors.FileStorageError: Row(503, 50301, "ERROR_SERVICE_UNAVAILABLE"),
     file_errors.FileContentMissing: Row(500, 50002, "ERROR_FILE_CONTENT_MISSING"),
     errors.StaleSchema: Row(503, 50300, "ERROR_SCHEMA_CHANGED"),
 }

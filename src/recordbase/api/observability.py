@@ -38,6 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recordbase import timing
 from recordbase.api.http import JSONResponse
+from recordbase.errors import RecordbaseError
 from recordbase.services import Services
 from recordbase.settings import Settings
 
@@ -260,10 +261,15 @@ async def _files_reachable(files: Any) -> None:
 
 
 async def _check(probe: Any) -> str:
+    """`ok`, or `failed: ` and what failed in words (a recordbase error's message, never a store's dump)."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             await probe
-    except Exception as error:  # any failure means "not ready", reported by name
+    except RecordbaseError as error:
+        return f"failed: {error.message}"
+    except TimeoutError:
+        return f"failed: no answer within {READY_TIMEOUT_S:g} s"
+    except Exception as error:  # any failure means "not ready", reported by kind
         return f"failed: {type(error).__name__}"
     return "ok"
 

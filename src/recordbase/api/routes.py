@@ -148,6 +148,10 @@ IMPORT_SUMMARY = fixed(
 )
 CSV_FILE = fixed({"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}})
 EXPORT_FORMAT = Param("format", "query", fixed({"type": "string", "enum": ["csv", "jsonl"]}), "csv or jsonl")
+ESCAPE_FORMULAS = Param(
+    "escapeFormulas", "query", fixed({"type": "boolean"}),
+    "CSV: prefix `'` to text cells starting with = + - @ tab or CR (default: setting export_escape_formulas)",
+)  # fmt: skip
 ODATA = (
     Param("$filter", "query", STRING, "OData filter (docs/query.md)"),
     Param("$orderby", "query", STRING, "OData order"),
@@ -166,7 +170,8 @@ def transfer_operations(base: str, ident: str, tag: str, generic: bool) -> tuple
                   f"{ident}_bulk_upload_errors", "The rows an import refused, as CSV", tag, STRING,
                   errors=(401, 403, 404), media="text/csv", described_names=names),
         Operation("GET", f"{base}/export", dataservice(transfer.export), f"{ident}_export",
-                  "Every record as CSV or JSON lines", tag, STRING, params=(EXPORT_FORMAT, *ODATA),
+                  "Every record as CSV or JSON lines", tag, STRING,
+                  params=(EXPORT_FORMAT, ESCAPE_FORMULAS, *ODATA),
                   media="text/csv|application/x-ndjson", described_names=names),
     )  # fmt: skip
 

@@ -161,7 +161,7 @@ async def plan(
         _check_access(entity, slots, permissions)
     for slot in slots:
         _check_body(schema, entity, slot)
-    await _check_relations(writer, schema, entity, slots)
+    await _check_relations(writer, schema, entity, slots, permissions)
     await _check_unique(writer, entity, slots)
     await _check_references(writer, schema, entity, slots)
     for slot in slots:
@@ -268,7 +268,7 @@ def _check_access(entity: Entity, slots: list[Slot], permissions: Permissions) -
     def field_access(name: str) -> str:
         if permissions.can_write_field(entity, name):
             return "write"
-        return "read" if permissions.can_read_field(entity, name) else "none"
+        return "read" if permissions.knows_field(entity, name) else "none"
 
     for slot in slots:
         if slot.error is None:
@@ -318,8 +318,12 @@ def _check_body(schema: Schema, entity: Entity, slot: Slot) -> None:
     slot.problems += checked.errors
 
 
-async def _check_relations(writer: RecordWriter, schema: Schema, entity: Entity, slots: list[Slot]) -> None:
-    """Relationship targets that do not exist: one query per relationship field for the batch."""
+async def _check_relations(
+    writer: RecordWriter, schema: Schema, entity: Entity, slots: list[Slot], permissions: Permissions | None
+) -> None:
+    """Relationship targets that do not exist for the caller: one query per relationship field for
+    the batch. A record the caller may not read does not exist for them, so linking to it gets the
+    same answer as a made-up id (no existence test, and no link that blocks its owner's delete)."""
     for f in entity.fields:
         if f.type is not FieldType.RELATIONSHIP:
             continue
@@ -328,12 +332,21 @@ async def _check_relations(writer: RecordWriter, schema: Schema, entity: Entity,
         if not wanted:
             continue
         target = schema.entity(f.reference_entity or "")
-        missing = wanted - await writer.existing_ids(target, wanted)
+        missing = wanted - await _readable_ids(writer, target, wanted, permissions)
         for slot in live:
             value = slot.values[f.name]
             if value in missing:
                 message = f"[{FIELD}] Relation {entity.name}.{FIELD}={value} to {target.name} doesn't exist!"
                 slot.problems.append(FieldError(f.name, "RELATION_NOT_FOUND", message))
+
+
+async def _readable_ids(
+    writer: RecordWriter, target: Entity, ids: set[Any], permissions: Permissions | None
+) -> set[str]:
+    rule = RowRule() if permissions is None else permissions.row_rule(target, Action.READ)
+    if rule is None:
+        return set()
+    return await writer.existing_ids(target, ids, rule.created_by)
 
 
 async def _check_unique(writer: RecordWriter, entity: Entity, slots: list[Slot]) -> None:

@@ -49,9 +49,11 @@ class RangeNotSatisfiable(RecordbaseError):
 
 
 class FileStorageError(RecordbaseError):
-    """The blob store failed (unreachable, refused a write, out of space); nothing was changed."""
+    """The blob store failed (unreachable, refused the credentials, no bucket, out of space); nothing
+    was changed. The message says what failed in a few words; endpoint, bucket, keys and the store's
+    own report go to the log only."""
 
-    code = "FILE_STORAGE_ERROR"
+    code = "FILE_STORAGE_UNAVAILABLE"
 
 
 class FileContentMissing(RecordbaseError):

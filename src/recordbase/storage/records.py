@@ -96,6 +96,12 @@ class EntityShape:
         )
 
     @cached_property
+    def existing_own_ids(self) -> Prepared:
+        """`existing_ids` among the records one principal created ("own records only" readers)."""
+        mine = self.table.c.CreatedBy == sa.bindparam("created_by")
+        return self.database.prepare(sa.select(self.table.c.Id).where(self.among(self.table.c.Id), mine))
+
+    @cached_property
     def insert(self) -> Prepared:
         values: dict[str, Any] = {c.key: sa.bindparam(c.key) for c in self.table.columns}
         return self.database.prepare(sa.insert(self.table).values(values), point=True)
@@ -341,11 +347,18 @@ class RecordWriter:
         params = {"ids": sorted(ids), "ignore": sorted(ignore)} if ignore else {"ids": sorted(ids)}
         return {row[0] for row in await self.connection.fetch(statement, params)}
 
-    async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]:
-        """Which of these ids name records of `entity` (one query for any number of ids)."""
+    async def existing_ids(
+        self, entity: Entity, ids: Collection[str], created_by: str | None = None
+    ) -> set[str]:
+        """Which of these ids name records of `entity` (created by `created_by`, when given)."""
         if not ids:
             return set()
-        rows = await self.connection.fetch(self.shape(entity).existing_ids, {"ids": sorted(ids)})
+        shape = self.shape(entity)
+        if created_by is None:
+            rows = await self.connection.fetch(shape.existing_ids, {"ids": sorted(ids)})
+        else:
+            params = {"ids": sorted(ids), "created_by": created_by}
+            rows = await self.connection.fetch(shape.existing_own_ids, params)
         return {row[0] for row in rows}
 
     async def taken_values(self, entity: Entity, field: Field, values: Collection[Any]) -> dict[Any, str]:

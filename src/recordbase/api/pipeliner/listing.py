@@ -47,6 +47,7 @@ async def list_records(request: Request, actor: Actor, services: Services) -> Re
         from_end=listed.from_end,
         last=listed.last,
         path_depth=DEEPEST,
+        reveal=listed.load_paths,
     )
     page = await services.query.run(entity.id, window, actor)
     data = [render(page.entity, record, expand, actor.permissions) for record in page.records]
