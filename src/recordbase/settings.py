@@ -58,8 +58,9 @@ class Settings(BaseSettings):
         description="Absolute lifetime of a refresh-token family in seconds, counted from the sign-in.",
     )
     log_format: str = Field(
-        "json",
-        description="Log lines as `json` (one object a line, with the request id) or `console` (for people).",
+        "auto",
+        description="Log lines as `json` (one object a line, with the request id), `console` (for people), "
+        "or `auto`: console on a terminal, JSON otherwise.",
     )
     access_log: bool = Field(
         False, description="Log one line per request (method, route template, status, duration, request id)."
@@ -97,6 +98,33 @@ class Settings(BaseSettings):
         True, description="CSV export prefixes `'` to text cells a spreadsheet would run as a formula."
     )
 
+    events_poll_interval: float = Field(
+        1.0, gt=0, le=60, description="Seconds between looks for events and due webhook deliveries "
+        "written by other processes (a process's own writes are seen at once)."
+    )
+    events_retention: int = Field(
+        7 * 86400, ge=0, description="Seconds dispatched events are kept (for `Last-Event-ID` resumes and "
+        "the delivery log); 0 keeps them forever."
+    )
+    events_heartbeat: float = Field(
+        15.0, gt=0, le=300, description="Seconds between keep-alive comments on an idle event stream."
+    )
+    webhook_timeout: float = Field(
+        10.0, gt=0, le=120, description="Seconds a webhook receiver has to answer."
+    )
+    webhook_retry_base: float = Field(
+        5.0, gt=0, description="Seconds before the first retry of a failed delivery; each retry doubles it."
+    )
+    webhook_retry_max_interval: float = Field(
+        3600.0, gt=0, description="Longest wait between two retries, in seconds."
+    )
+    webhook_retry_window: float = Field(
+        3 * 86400.0, gt=0, description="Seconds a delivery is retried before it is marked failed."
+    )
+    webhook_disable_after: int = Field(
+        100, ge=1, description="Failed attempts in a row after which a subscription is disabled."
+    )
+
     @field_validator("database_schema")
     @classmethod
     def _plain_identifier(cls, value: str) -> str:
@@ -107,8 +135,8 @@ class Settings(BaseSettings):
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        if value not in ("json", "console"):
-            raise ValueError("log_format must be json or console")
+        if value not in ("auto", "json", "console"):
+            raise ValueError("log_format must be auto, json or console")
         return value
 
     @property

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequen
 from contextlib import asynccontextmanager
 from typing import Any
 
+from recordbase.core.events import Event
 from recordbase.core.ports import Record
 from recordbase.core.schema import Entity, Field, FieldType, Schema
 
@@ -21,6 +22,7 @@ class FakeWriter:
         self.numbers: dict[str, int] = {}
         self.refuse: list[Exception] = []
         self.statements = 0
+        self.events: list[Event] = []
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
@@ -37,8 +39,11 @@ class FakeWriter:
         table = self.rows[entity.name]
         return {i: dict(table[i]) for i in ids if i in table}
 
-    async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]:
-        return set(ids) & set(self.rows[entity.name])
+    async def existing_ids(
+        self, entity: Entity, ids: Collection[str], created_by: str | None = None
+    ) -> set[str]:
+        table = self.rows[entity.name]
+        return {i for i in ids if i in table and created_by in (None, table[i].get("CreatedBy"))}
 
     async def referenced_ids(
         self, entity: Entity, field: Field, ids: Collection[str], ignore: Collection[str] = ()
@@ -75,6 +80,9 @@ class FakeWriter:
         gone = [i for i in ids if self.rows[entity.name].pop(i, None) is not None]
         self.statements += bool(gone)
         return gone
+
+    async def append_events(self, events: Sequence[Event]) -> None:
+        self.events += events
 
 
 def field(name: str, kind: FieldType = FieldType.TEXT, **options: Any) -> Field:

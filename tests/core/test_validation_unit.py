@@ -54,7 +54,7 @@ def test_update_keeps_absent_keys_and_clears_with_null() -> None:
     assert codes(refused.errors) == [("name", "REQUIRED")]
 
 
-def test_server_managed_keys_pass_only_when_unchanged() -> None:
+def test_server_managed_keys_are_ignored_but_an_update_may_not_change_its_id() -> None:
     stored = {"Id": "a", "CreatedBy": "u-1", "UpdateTime": "2024-01-01T00:00:00Z"}
     reads: list[int] = []
 
@@ -62,10 +62,10 @@ def test_server_managed_keys_pass_only_when_unchanged() -> None:
         reads.append(1)
         return stored
 
-    same = check_update(PERSON, {"Id": "a", "CreatedBy": "u-1", "age": 4}, SCHEMA, current)
-    assert same.errors == [] and same.values == {"age": 4}
-    changed = check_update(PERSON, {"CreatedBy": "u-2"}, SCHEMA, current)
-    assert codes(changed.errors) == [("CreatedBy", "READ_ONLY")]
-    assert changed.errors[0].message.startswith("Field 'CreatedBy' is managed by the server")
-    assert check_update(PERSON, {"age": 5}, SCHEMA, current).errors == [] and len(reads) == 3
-    assert check_insert(PERSON, {"name": "Ann", "Id": None}, SCHEMA).errors == []  # null on insert: ignored
+    echoed = check_update(PERSON, {"Id": "a", "CreatedBy": "u-9", "age": 4}, SCHEMA, current)
+    assert echoed.errors == [] and echoed.values == {"age": 4}
+    moved = check_update(PERSON, {"Id": "b"}, SCHEMA, current)
+    assert codes(moved.errors) == [("Id", "READ_ONLY")]
+    assert moved.errors[0].named("id") == "Field 'id' names the record and cannot be changed."
+    assert check_update(PERSON, {"age": 5}, SCHEMA, current).errors == [] and len(reads) == 2
+    assert check_insert(PERSON, {"name": "Ann", "Id": None, "CreateTime": "x"}, SCHEMA).errors == []

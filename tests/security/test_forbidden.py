@@ -102,6 +102,8 @@ async def test_route_is_forbidden_without_a_role(api: Api, method: str, template
         "dialect": "dataservice",
         "id": record["Id"],
         "error_id": record["Id"],
+        "webhook_id": record["Id"],
+        "delivery_id": record["Id"],
     }
     path = await concrete(api, template, ids)
     last = template.rstrip("/").split("/")[-1]

@@ -214,6 +214,29 @@ class Directory:
         )
         return token
 
+    async def list_tokens(self) -> list[dict[str, Any]]:
+        return await self.tokens.list_tokens()
+
+    async def revoke_token(self, actor: Actor, token_id: str) -> None:
+        """Revoke a bearer token by its id (`token list`); it stops working on the next request."""
+        async with self.change(actor, "token.revoke", token_id, {}) as connection:
+            moment = datetime.now(UTC)
+            token_hash = await self.tokens.mark_revoked(connection, token_id, moment.isoformat())
+            if token_hash is None:
+                raise NotFound(f"Token '{token_id}' does not exist.")
+            forever = (moment + timedelta(days=3650)).isoformat()
+            await self.identity.revoke(connection, f"pat:{token_hash}", forever)
+
+    async def principal_ref(self, ref: str) -> str:
+        """A principal's id, given its id or its login."""
+        async with self.database.read() as connection:
+            if await self.identity.principal(connection, ref) is not None:
+                return ref
+        found = await self.identity.login(ref)
+        if found is None:
+            raise NotFound(f"No user or application has the id or login '{ref}'.")
+        return found.principal_id
+
     async def _role_id(self, ref: str) -> str:
         found = builtin_role(ref)
         if found is not None:

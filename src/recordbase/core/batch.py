@@ -29,6 +29,7 @@ from typing import Any
 import uuid_utils
 
 from recordbase.core.actors import Actor
+from recordbase.core.events import Event, Operation, new_event
 from recordbase.core.expand import plain
 from recordbase.core.fields.temporal import truncate_ms
 from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions, RowRule
@@ -144,7 +145,10 @@ class Slot:
 
     def outcome(self) -> Outcome:
         record_id = self.key or (self.record or {}).get("Id") or self.item.id
-        return Outcome(self.index, self.item.op, record_id, self.record, self.error)
+        record = self.record
+        if record is None and self.item.op is Op.DELETE:
+            record = self.current  # a delete that failed still answers the record as it is
+        return Outcome(self.index, self.item.op, record_id, record, self.error)
 
 
 async def plan(
@@ -178,7 +182,30 @@ async def execute(
     if not chosen:
         return processed
     done = await write(writer, entity, chosen, actor, mode)
+    await writer.append_events(changes(entity, [s for s in done if s.error is None], actor))
     return done if len(done) < len(chosen) else processed
+
+
+EVENT_OPERATION = {Op.INSERT: Operation.CREATED, Op.UPDATE: Operation.UPDATED, Op.DELETE: Operation.DELETED}
+
+
+def changes(entity: Entity, written: Sequence[Slot], actor: Actor) -> list[Event]:
+    """One event per record written, for the outbox (appended in the same transaction)."""
+    at = now().timestamp()
+    return [
+        new_event(
+            entity.name,
+            entity.id,
+            slot.key or (slot.record or {}).get("Id"),
+            EVENT_OPERATION[slot.item.op],
+            revision=None if slot.item.op is Op.DELETE else (slot.record or {}).get("Revision"),
+            fields=slot.values,
+            actor_id=actor.id,
+            owner_id=actor.id if slot.current is None else slot.current.get("CreatedBy"),
+            at=at,
+        )
+        for slot in written
+    ]
 
 
 def _choose(slots: list[Slot], mode: Mode) -> tuple[list[Slot], list[Slot]]:
@@ -239,7 +266,7 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
 
 
 async def _lock(writer: RecordWriter, entity: Entity, keyed: dict[str, Slot]) -> None:
-    """Updates read whole records; deletes only what deciding needs (`Id`, `CreatedBy`)."""
+    """Read whole records: updates check against them, deletes answer them as they were."""
     found: dict[str, Record] = {}
     for deleting in (False, True):
         ids = [key for key, slot in keyed.items() if (slot.item.op is Op.DELETE) is deleting]
@@ -282,6 +309,7 @@ def _check_slot_access(
         owner = slot.current["CreatedBy"]
         if not _allows(read, owner):
             slot.error = not_found(entity, slot.item.id)
+            slot.current = None  # a record the caller may not read is never answered back
             return
         if not _allows(rule, owner):
             slot.error = Forbidden(FORBIDDEN_TEXT)

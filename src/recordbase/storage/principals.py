@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from recordbase.storage import tables
-from recordbase.storage.database import Database
+from recordbase.storage.database import Connection, Database
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,31 @@ class PrincipalStore:
             return None
         principal_id, name, is_admin, expires_at, revoked_at, scopes = rows[0]
         return TokenRow(principal_id, name, bool(is_admin), expires_at, revoked_at, scopes)
+
+    async def list_tokens(self) -> list[dict[str, Any]]:
+        """Every bearer token's description (never its hash), oldest first."""
+        t, p = tables.tokens, tables.principals
+        columns = (t.c.id, t.c.name, t.c.principal_id, p.c.name, t.c.is_admin, t.c.created_at)
+        query = sa.select(*columns, t.c.expires_at, t.c.revoked_at, t.c.scopes).join(
+            p, p.c.id == t.c.principal_id
+        )
+        async with self.database.read() as connection:
+            rows = await connection.fetch(query.order_by(t.c.created_at, t.c.id))
+        keys = ("id", "name", "principalId", "principalName", "admin", "createdAt", "expiresAt", "revokedAt")
+        return [
+            {**dict(zip(keys, row[:8], strict=True)), "admin": bool(row[4]), "scopes": (row[8] or "").split()}
+            for row in rows
+        ]
+
+    async def mark_revoked(self, connection: Connection, token_id: str, moment: str) -> str | None:
+        """Mark a token revoked (once); its hash, or None when no token has this id."""
+        t = tables.tokens
+        rows = await connection.fetch(sa.select(t.c.token_hash, t.c.revoked_at).where(t.c.id == token_id))
+        if not rows:
+            return None
+        if rows[0][1] is None:
+            await connection.execute(sa.update(t).where(t.c.id == token_id).values(revoked_at=moment))
+        return str(rows[0][0])
 
     async def has_admin_token(self) -> bool:
         async with self.database.read() as connection:
