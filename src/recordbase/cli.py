@@ -174,7 +174,7 @@ def token_create(
 @token_app.command("list")
 def token_list(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
     """List bearer tokens as JSON (id, name, owner, created, expiry, revocation; never the secret)."""
-    _run(database_url, data_dir, lambda s: s.directory.list_tokens())
+    _run(database_url, data_dir, lambda s: s.directory.list_tokens(None))
 
 
 @token_app.command("revoke")
@@ -184,7 +184,7 @@ def token_revoke(
     data_dir: DataDirOption = None,
 ) -> None:
     """Revoke a bearer token; every server process refuses it from its next request on."""
-    _run(database_url, data_dir, lambda s: s.directory.revoke_token(SYSTEM, token_id))
+    _run(database_url, data_dir, lambda s: s.directory.revoke_token(SYSTEM, token_id, any_owner=True))
     typer.echo(f"revoked {token_id}", err=True)
 
 

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         description="Serve the OpenAPI descriptions (`/api/openapi.json`) without a token; "
         "they list every entity and field name.",
     )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (`https://app.example.com`) whose browser apps may call the "
+        "API; `*` allows any. Empty: CORS off (no middleware).",
+    )
 
     files_storage: Literal["local", "s3"] = Field(
         "local", description="Where file-field contents live: `local` (a directory) or `s3` (S3-compatible)."
@@ -138,6 +143,10 @@ class Settings(BaseSettings):
         if value not in ("auto", "json", "console"):
             raise ValueError("log_format must be auto, json or console")
         return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def resolved_database_url(self) -> str:
