@@ -7,6 +7,7 @@ database `test`). Without CI it is skipped when unreachable; under CI=true that 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -122,17 +123,37 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real `recordbase serve` process on 127.0.0.1, for clients that need a socket (the uipath SDK)."""
+    """A real `recordbase serve` process on 127.0.0.1, for what needs a socket or a process: the uipath
+    SDK, a SIGKILL mid-write (`kill`, then `start` again on the same data and port), several workers.
 
-    def __init__(self, settings: Settings) -> None:
+    `workers` > 1 serves with `--workers`; `log` collects the server's output (else it is dropped);
+    `ready` is the path polled until it answers 200; `env` adds environment variables.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int = 1,
+        log: Path | None = None,
+        ready: str = "/healthz",
+        startup_seconds: float = 60,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.workers, self.log, self.ready, self.startup_seconds = workers, log, ready, startup_seconds
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("RECORDBASE_", "UIPATH_"))},
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("RECORDBASE_", "UIPATH_")) and k != "PROMETHEUS_MULTIPROC_DIR"
+            },
             "RECORDBASE_DATA_DIR": str(settings.data_dir),
             "RECORDBASE_DATABASE_URL": settings.database_url,
             "RECORDBASE_DATABASE_SCHEMA": settings.database_schema,
+            **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.token = ""
@@ -148,20 +169,31 @@ class LiveServer:
         return done.stdout.decode().strip()
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "recordbase.cli", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 30
+        """Start (or restart, after `kill` or `stop`) and wait until `ready` answers 200."""
+        command = [sys.executable, "-m", "recordbase.cli", "serve", "--port", str(self.port)]
+        if self.workers > 1:
+            command += ["--workers", str(self.workers)]
+        if self.log is None:
+            self.process = subprocess.Popen(
+                command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+        else:
+            with self.log.open("ab") as sink:
+                self.process = subprocess.Popen(command, env=self.env, stdout=sink, stderr=sink)
+        deadline = time.monotonic() + self.startup_seconds
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready}", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
-        raise RuntimeError("recordbase did not start within 30 s")
+        raise RuntimeError(f"recordbase did not start within {self.startup_seconds:.0f} s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, as a crash or the OOM killer would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
 
     def stop(self) -> None:
         if self.process is not None:
@@ -171,6 +203,15 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+    def admin_token(self) -> str:
+        """The token the first start saved in the data directory."""
+        return (self.settings.data_dir / "admin-token").read_text().strip()
+
+    def client(self, prefix: str = "/api", timeout: float = 60) -> httpx.Client:
+        """A client on the server with the admin token, paths under `prefix`."""
+        headers = {"Authorization": f"Bearer {self.admin_token()}"}
+        return httpx.Client(base_url=f"{self.url}{prefix}", headers=headers, timeout=timeout)
 
 
 @pytest.fixture

@@ -8,14 +8,9 @@ its valid records, as it is one transaction), and an answer a client did receive
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -23,7 +18,7 @@ import httpx
 import pytest
 
 from recordbase.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import LiveServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -31,55 +26,6 @@ ROUNDS = 3
 SIZE = 1000
 INVALID_EVERY = 10
 PAYLOAD = 600
-RECORDBASE = Path(sys.executable).with_name("recordbase")
-
-
-class Server:
-    """`recordbase serve` on a free port, started and SIGKILLed at will."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("RECORDBASE_")},
-            "RECORDBASE_DATABASE_SCHEMA": settings.database_schema,
-        }
-
-    def start(self) -> None:
-        command = [
-            str(RECORDBASE),
-            "serve",
-            "--port",
-            str(self.port),
-            "--data-dir",
-            str(self.settings.data_dir),
-        ]
-        if self.settings.database_url:
-            command += ["--database-url", self.settings.database_url]
-        self.process = subprocess.Popen(
-            command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("recordbase did not start within 30 s")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-
-    def client(self) -> httpx.Client:
-        token = (self.settings.data_dir / "admin-token").read_text().strip()
-        return httpx.Client(
-            base_url=f"{self.url}/api", headers={"Authorization": f"Bearer {token}"}, timeout=60
-        )
 
 
 def define_entity(client: httpx.Client) -> None:
@@ -157,7 +103,7 @@ async def test_sigkill_mid_batch_leaves_whole_batches_or_nothing(settings: Setti
 
 
 def kill_repeatedly(settings: Settings) -> None:
-    server = Server(settings)
+    server = LiveServer(settings)
     server.start()
     answers: dict[str, int | None] = {}
     interrupted = 0

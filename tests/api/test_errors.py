@@ -17,7 +17,7 @@ from recordbase.errors import FieldError, RecordbaseError
 from recordbase.files import errors as file_errors
 
 DOCS = (Path(__file__).parents[2] / "docs" / "errors.md").read_text(encoding="utf-8")
-SERVER_FAULTS = {errors.RecordbaseError, file_errors.FileStorageError, file_errors.FileContentMissing}
+SERVER_FAULTS = {errors.RecordbaseError, file_errors.FileContentMissing}
 
 
 def every_class(root: type[RecordbaseError] = RecordbaseError) -> list[type[RecordbaseError]]:

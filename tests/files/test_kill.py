@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,9 +59,7 @@ async def test_killed_mid_upload(settings: Settings, store_server: SeaweedServer
         uploader = threading.Thread(target=slow_upload, args=(url, server.token, sent, 400))
         uploader.start()
         wait_until(lambda: sent[0] >= 40)  # about 40 MiB on their way into storage
-        assert server.process is not None
-        os.kill(server.process.pid, signal.SIGKILL)
-        server.process.wait()
+        server.kill()
         uploader.join(timeout=60)
         leftovers = staged_files(local_settings)
         server.start()

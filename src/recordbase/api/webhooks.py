@@ -103,7 +103,7 @@ async def redeliver(request: Request, actor: Actor, services: Services) -> Respo
 
 
 def pipeliner_view(sub: Subscription, *, with_secret: bool = False) -> dict[str, Any]:
-    """A subscription as Pipeliner shows a Webhook (spec-notes §2.12), plus recordbase's state."""
+    """A subscription as Pipeliner shows a Webhook (docs/compat-pipeliner.md#webhooks), plus our state."""
     body: dict[str, Any] = {
         "id": sub.id,
         "url": sub.url,

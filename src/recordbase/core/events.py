@@ -25,7 +25,7 @@ class Operation(StrEnum):
 
 RECORD_OPERATIONS = (Operation.CREATED, Operation.UPDATED, Operation.DELETED)
 PIPELINER_NAMES = {Operation.CREATED: "Create", Operation.UPDATED: "Update", Operation.DELETED: "Delete"}
-"""Pipeliner's event names (`Account.Create`), spec-notes §2.12."""
+"""Pipeliner's event names (`Account.Create`), docs/compat-pipeliner.md#webhooks."""
 WILDCARD = "*"
 
 
