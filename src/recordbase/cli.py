@@ -23,6 +23,7 @@ from recordbase.api.routes import build_document, dialects
 from recordbase.app import open_services
 from recordbase.cli_admin import _run, app_app, role_app, user_app
 from recordbase.cli_options import settings_from
+from recordbase.cli_webhooks import webhook_app
 from recordbase.core.actors import SYSTEM, SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
@@ -42,6 +43,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(user_app, name="user")
 app.add_typer(app_app, name="app")
 app.add_typer(role_app, name="role")
+app.add_typer(webhook_app, name="webhook")
 
 DatabaseOption = Annotated[
     str | None, typer.Option("--database-url", help="sqlite:///PATH or postgresql://…")
@@ -172,7 +174,7 @@ def token_create(
 @token_app.command("list")
 def token_list(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
     """List bearer tokens as JSON (id, name, owner, created, expiry, revocation; never the secret)."""
-    _run(database_url, data_dir, lambda s: s.directory.list_tokens())
+    _run(database_url, data_dir, lambda s: s.directory.list_tokens(None))
 
 
 @token_app.command("revoke")
@@ -182,7 +184,7 @@ def token_revoke(
     data_dir: DataDirOption = None,
 ) -> None:
     """Revoke a bearer token; every server process refuses it from its next request on."""
-    _run(database_url, data_dir, lambda s: s.directory.revoke_token(SYSTEM, token_id))
+    _run(database_url, data_dir, lambda s: s.directory.revoke_token(SYSTEM, token_id, any_owner=True))
     typer.echo(f"revoked {token_id}", err=True)
 
 

@@ -92,6 +92,10 @@ class EntityNotFound(NotFound):
     code = "ENTITY_NOT_FOUND"
 
 
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
+
+
 class ChoiceSetNotFound(NotFound):
     code = "CHOICE_SET_NOT_FOUND"
 

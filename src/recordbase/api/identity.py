@@ -217,6 +217,21 @@ async def create_token(request: Request, actor: Actor, services: Services) -> Re
     return JSONResponse({"token": created}, status_code=201, headers=NO_STORE)
 
 
+async def list_tokens(request: Request, actor: Actor, services: Services) -> Response:
+    """GET /tokens: one's own personal tokens; `principalId=` (administrators) another's, `*` everyone's."""
+    wanted = request.query_params.get("principalId") or actor.id
+    if wanted != actor.id:
+        require_admin(actor)
+    return JSONResponse(await services.directory.list_tokens(None if wanted == "*" else wanted))
+
+
+async def revoke_token(request: Request, actor: Actor, services: Services) -> Response:
+    """DELETE /tokens/{token_id}: revoke one's own personal token (administrators: anyone's)."""
+    is_admin = actor.permissions.has_right(AdminRight.MANAGE_PERMISSIONS)
+    await services.directory.revoke_token(actor, request.path_params["token_id"], any_owner=is_admin)
+    return Response(status_code=204)
+
+
 async def audit_log(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
     limit = int_param(request, "limit", 100, 1, 1000)

@@ -214,18 +214,22 @@ class Directory:
         )
         return token
 
-    async def list_tokens(self) -> list[dict[str, Any]]:
-        return await self.tokens.list_tokens()
+    async def list_tokens(self, principal_id: str | None) -> list[dict[str, Any]]:
+        return await self.tokens.list_tokens(principal_id)
 
-    async def revoke_token(self, actor: Actor, token_id: str) -> None:
-        """Revoke a bearer token by its id (`token list`); it stops working on the next request."""
+    async def revoke_token(self, actor: Actor, token_id: str, *, any_owner: bool) -> None:
+        """Revoke a personal token by id: one's own, or (`any_owner`: administrators) anyone's.
+
+        A token the caller may not revoke is as unknown as one that does not exist (404). The
+        revocation key is what every request checks, so the token stops working at once everywhere.
+        """
         async with self.change(actor, "token.revoke", token_id, {}) as connection:
-            moment = datetime.now(UTC)
-            token_hash = await self.tokens.mark_revoked(connection, token_id, moment.isoformat())
-            if token_hash is None:
-                raise NotFound(f"Token '{token_id}' does not exist.")
-            forever = (moment + timedelta(days=3650)).isoformat()
-            await self.identity.revoke(connection, f"pat:{token_hash}", forever)
+            owner = await self.tokens.token_owner(connection, token_id)
+            if owner is None or (owner[0] != actor.id and not any_owner):
+                raise NotFound("No such token.")
+            far = (datetime.now(UTC) + timedelta(days=3650)).isoformat()
+            await self.identity.revoke(connection, f"pat:{owner[1]}", far)
+            await self.tokens.mark_revoked(connection, token_id)
 
     async def principal_ref(self, ref: str) -> str:
         """A principal's id, given its id or its login."""

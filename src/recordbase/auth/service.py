@@ -106,6 +106,10 @@ class AuthService:
         self._basic[key] = (principal_id, time.monotonic() + BASIC_CACHE_SECONDS, state.security_version)
         return await self._actor_from(principal_id, ALL_SCOPES, state)
 
+    async def actor_for(self, principal_id: str) -> Actor:
+        """A principal as its roles allow today, with every scope (the owner of a webhook)."""
+        return await self._actor(principal_id, ALL_SCOPES, [])
+
     async def _personal_token(self, token: str) -> Actor:
         """A personal token: its row is cached briefly; revocation is still checked on every request."""
         token_hash = hash_token(token)

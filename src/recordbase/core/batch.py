@@ -29,6 +29,7 @@ from typing import Any
 import uuid_utils
 
 from recordbase.core.actors import Actor
+from recordbase.core.events import Event, Operation, new_event
 from recordbase.core.expand import plain
 from recordbase.core.fields.temporal import truncate_ms
 from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions, RowRule
@@ -181,7 +182,30 @@ async def execute(
     if not chosen:
         return processed
     done = await write(writer, entity, chosen, actor, mode)
+    await writer.append_events(changes(entity, [s for s in done if s.error is None], actor))
     return done if len(done) < len(chosen) else processed
+
+
+EVENT_OPERATION = {Op.INSERT: Operation.CREATED, Op.UPDATE: Operation.UPDATED, Op.DELETE: Operation.DELETED}
+
+
+def changes(entity: Entity, written: Sequence[Slot], actor: Actor) -> list[Event]:
+    """One event per record written, for the outbox (appended in the same transaction)."""
+    at = now().timestamp()
+    return [
+        new_event(
+            entity.name,
+            entity.id,
+            slot.key or (slot.record or {}).get("Id"),
+            EVENT_OPERATION[slot.item.op],
+            revision=None if slot.item.op is Op.DELETE else (slot.record or {}).get("Revision"),
+            fields=slot.values,
+            actor_id=actor.id,
+            owner_id=actor.id if slot.current is None else slot.current.get("CreatedBy"),
+            at=at,
+        )
+        for slot in written
+    ]
 
 
 def _choose(slots: list[Slot], mode: Mode) -> tuple[list[Slot], list[Slot]]:

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from recordbase.core.events import Event
 from recordbase.core.schema import ChoiceSet, Entity, Field, Index, Schema
 
 Record = dict[str, Any]
@@ -63,6 +64,9 @@ class RecordWriter(Protocol):
     async def insert(self, entity: Entity, records: Sequence[Record]) -> None: ...
     async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]: ...
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Append these events to the outbox, in this transaction (one statement for all)."""
+        ...
 
 
 class RecordStore(Protocol):

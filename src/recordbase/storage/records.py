@@ -15,12 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from recordbase.core.events import Event
 from recordbase.core.schema import Entity, Field, Schema
 from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed
 from recordbase.storage import codecs, tables
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database, Row
 from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
+from recordbase.storage.outbox import OutboxStore
 from recordbase.storage.sql import Prepared
 
 Record = dict[str, Any]
@@ -257,6 +259,7 @@ class RecordStore:
     def __init__(self, database: Database, catalog: CatalogStore) -> None:
         self.database = database
         self.catalog = catalog
+        self.outbox = OutboxStore(database)
         self._shapes: dict[tuple[int, str], EntityShape] = {}
         self._tables: tuple[int, tables.SchemaTables] | None = None
 
@@ -410,6 +413,10 @@ class RecordWriter:
                 "clear or delete the referencing records first."
             ) from None
         return [row[0] for row in rows]
+
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """This transaction's change events, in the outbox (storage/outbox.py)."""
+        await self.store.outbox.append(self.connection, events)
 
 
 async def fetch_by_ids(connection: Connection, shape: EntityShape, ids: Collection[str]) -> dict[str, Record]:
