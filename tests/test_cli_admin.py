@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -39,3 +41,20 @@ async def test_users_apps_and_roles_from_the_cli(settings: Settings, tmp_path: P
         assert httpx.get(f"{cli.url}/api/Entity", headers=headers).status_code == 401  # noqa: ASYNC210
     finally:
         cli.stop()
+
+
+async def test_role_create_refuses_entities_and_fields_that_do_not_exist(
+    settings: Settings, tmp_path: Path
+) -> None:
+    cli = LiveServer(settings)
+    role_file = tmp_path / "role.json"
+    role_file.write_text(json.dumps({"name": "Ghosts", "entities": {"Nowhere": {"actions": ["read"]}}}))
+    refused = subprocess.run(  # noqa: ASYNC221 - the CLI under test, run once
+        [sys.executable, "-m", "recordbase.cli", "role", "create", str(role_file)],
+        env=cli.env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 1 and "nowhere" in refused.stderr.decode().lower()
+    assert "Ghosts" not in [r["name"] for r in json.loads(cli.command("role", "list"))]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -18,9 +17,10 @@ import yaml
 
 from recordbase import transfer_client
 from recordbase.api.observability import configure_logging, prepare_metrics_directory
-from recordbase.api.openapi import build_document, dialects
+from recordbase.api.routes import build_document, dialects
 from recordbase.app import open_services
 from recordbase.cli_admin import app_app, role_app, user_app
+from recordbase.cli_options import settings_from
 from recordbase.core.actors import SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
@@ -49,21 +49,15 @@ DataDirOption = Annotated[
 ]
 
 
-def settings_from(database_url: str | None, data_dir: Path | None, **more: object) -> Settings:
-    """Flags win over the environment; they are also exported so that worker processes see them."""
-    given = {"database_url": database_url, "data_dir": data_dir, **more}
-    for key, value in given.items():
-        if value is not None:
-            os.environ[f"RECORDBASE_{key.upper()}"] = str(value)
-    return Settings()
-
-
 def run(work: object) -> None:
     try:
         asyncio.run(work)  # type: ignore[arg-type]
     except RecordbaseError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(1) from None
+
+
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 @app.command()
@@ -88,6 +82,10 @@ def serve(
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
+        # A worker must answer the supervisor's ping within this many seconds or it is killed and
+        # replaced; uvicorn's 5 s is less than a worker's start-up takes on a busy machine, where
+        # workers were then replaced forever and the server never served.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

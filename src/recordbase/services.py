@@ -14,6 +14,7 @@ from recordbase.core.records import RecordService
 from recordbase.core.schema_cache import SchemaCache
 from recordbase.settings import Settings
 from recordbase.storage.database import Database
+from recordbase.storage.timed import ping
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,7 @@ class Services:
     directory: Directory
     files: FileService
     query: QueryService
+
+    async def ping_database(self) -> None:
+        """One trivial query; raises when the database cannot be reached (readiness)."""
+        await ping(self.database)

@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -38,9 +38,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recordbase import timing
 from recordbase.api.http import JSONResponse
+from recordbase.errors import RecordbaseError
 from recordbase.services import Services
 from recordbase.settings import Settings
-from recordbase.storage.timed import ping
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID: ContextVar[str] = ContextVar("recordbase_request_id", default="")
@@ -155,6 +155,9 @@ class RouteTemplates:
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self.mounts = [(m.path_regex, m.path) for m in routes if isinstance(m, Mount)]
+        # Below a top-level mount, routes may sit in nested mounts (api/route_tree.py): their
+        # template under the top-level mount, by route.
+        self.below = {id(r): t for m in routes if isinstance(m, Mount) for r, t in _templates(m.routes)}
 
     def __call__(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -165,7 +168,15 @@ class RouteTemplates:
         if not root:
             return str(path)
         prefix = next((template for regex, template in self.mounts if regex.match(root + "/")), root)
-        return prefix + str(path)
+        return prefix + self.below.get(id(route), str(path))
+
+
+def _templates(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[BaseRoute, str]]:
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _templates(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            yield route, prefix + route.path
 
 
 class ObservabilityMiddleware:
@@ -230,7 +241,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """Ready for traffic: the database answers, and the file store too when one is configured."""
     services: Services = request.app.state.services
-    checks = {"database": await _check(ping(services.database))}
+    checks = {"database": await _check(services.ping_database())}
     files = getattr(services, "files", None)
     if files is not None:
         checks["files"] = await _check(_files_reachable(files))
@@ -250,10 +261,15 @@ async def _files_reachable(files: Any) -> None:
 
 
 async def _check(probe: Any) -> str:
+    """`ok`, or `failed: ` and what failed in words (a recordbase error's message, never a store's dump)."""
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
             await probe
-    except Exception as error:  # any failure means "not ready", reported by name
+    except RecordbaseError as error:
+        return f"failed: {error.message}"
+    except TimeoutError:
+        return f"failed: no answer within {READY_TIMEOUT_S:g} s"
+    except Exception as error:  # any failure means "not ready", reported by kind
         return f"failed: {type(error).__name__}"
     return "ok"
 

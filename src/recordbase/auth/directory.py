@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from recordbase.auth.passwords import hash_secret
-from recordbase.auth.roles import builtin_role, role_from_json, role_to_json
+from recordbase.auth.roles import builtin_role, role_from_json, role_to_json, unknown_grants
 from recordbase.auth.tokens import TOKEN_PREFIX, hash_token
 from recordbase.core.actors import SYSTEM_ACTOR_ID, Actor
 from recordbase.core.permissions import BUILTIN_ROLES, Scope
+from recordbase.core.schema import Schema
 from recordbase.errors import BadRequest, Conflict, NameTaken, NotFound
 from recordbase.storage.database import Connection, Database
 from recordbase.storage.identity import IdentityStore
@@ -131,10 +132,16 @@ class Directory:
             else:
                 await self.identity.remove_member(connection, group_id, member_id)
 
-    async def save_role(self, actor: Actor, body: Any, role_id: str | None = None) -> dict[str, Any]:
+    async def save_role(
+        self, actor: Actor, body: Any, role_id: str | None = None, schema: Schema | None = None
+    ) -> dict[str, Any]:
+        """Create or replace a custom role; with `schema`, a role naming what does not exist is a 400."""
         if role_id is not None and builtin_role(role_id) is not None:
             raise Conflict("Built-in roles cannot be changed.")
         role = role_from_json(role_id or str(uuid.uuid4()), body)
+        missing = unknown_grants(role, schema) if schema is not None else []
+        if missing:
+            raise BadRequest(f"The role names entities or fields that do not exist: {', '.join(missing)}.")
         if builtin_role(role.name) is not None:
             raise NameTaken(f"'{role.name}' is the name of a built-in role.")
         async with self.change(actor, "role.save", role.name, role_to_json(role)) as connection:

@@ -202,7 +202,8 @@ class AuthService:
             await self.identity.forget_attempt(attempt)
             retry = max(1, int(oldest + FAILED_LOGIN_WINDOW - now) + 1)
             raise RateLimited("Too many failed sign-in attempts; try again later.", retry)
-        found = await self.identity.login(login) if login else None
+        # A NUL can be in no login (PostgreSQL text refuses it): an unknown login, not a lookup.
+        found = await self.identity.login(login) if login and "\x00" not in login else None
         if not verify_secret(found.secret_hash if found else None, secret) or found is None or found.disabled:
             raise failure("Invalid credentials.")
         await self.identity.forget_attempt(attempt)

@@ -7,7 +7,7 @@ per field for the whole batch. What survives is written with one multi-row state
 Only when the database itself refuses a statement (a concurrent writer got there first) is the
 batch replayed record by record, each inside a savepoint, so only the refused record is lost.
 
-Modes (spec-notes §1.6, §2.6):
+Modes (docs/compat-uipath.md#batches, docs/compat-pipeliner.md#batches):
 - `ATOMIC`: all or nothing; one failure and nothing is written.
 - `PARTIAL`: every record is tried; each success is kept.
 - `STOP_AT_FIRST`: records before the first failure are kept; later ones are not processed.
@@ -36,6 +36,7 @@ from recordbase.core.ports import Record, RecordWriter
 from recordbase.core.schema import Entity, FieldType, Schema
 from recordbase.core.validation import check_insert, check_update
 from recordbase.errors import (
+    FIELD,
     FieldError,
     Forbidden,
     RecordbaseError,
@@ -223,7 +224,7 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
         if slot.item.op is Op.INSERT or slot.problems:
             continue
         if slot.item.id is None:
-            slot.problems.append(FieldError("Id", "REQUIRED", "Record must include 'Id'."))
+            slot.problems.append(FieldError("Id", "REQUIRED", f"Record must include '{FIELD}'."))
         elif (key := canonical_id(slot.item.id)) is None:
             slot.error = not_found(entity, slot.item.id)
         elif key in keyed:
@@ -335,9 +336,7 @@ async def _check_relations(
         for slot in live:
             value = slot.values[f.name]
             if value in missing:
-                message = (
-                    f"[{f.name}] Relation {entity.name}.{f.name}={value} to {target.name} doesn't exist!"
-                )
+                message = f"[{FIELD}] Relation {entity.name}.{FIELD}={value} to {target.name} doesn't exist!"
                 slot.problems.append(FieldError(f.name, "RELATION_NOT_FOUND", message))
 
 
@@ -366,7 +365,7 @@ async def _check_unique(writer: RecordWriter, entity: Entity, slots: list[Slot])
             if holder is not None and holder != slot.key:
                 slot.problems.append(
                     FieldError(
-                        f.name, "NOT_UNIQUE", f"Field '{f.name}' must be unique; the value is already used."
+                        f.name, "NOT_UNIQUE", f"Field '{FIELD}' must be unique; the value is already used."
                     )
                 )
             elif value in claimed:
@@ -374,7 +373,7 @@ async def _check_unique(writer: RecordWriter, entity: Entity, slots: list[Slot])
                     FieldError(
                         f.name,
                         "NOT_UNIQUE",
-                        f"Field '{f.name}' must be unique; an earlier record of this batch has the value.",
+                        f"Field '{FIELD}' must be unique; an earlier record of this batch has the value.",
                     )
                 )
             elif not slot.problems:

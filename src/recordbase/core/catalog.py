@@ -35,7 +35,6 @@ from recordbase.errors import (
 UNIQUE_CAPABLE = frozenset(
     {FieldType.TEXT, FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE, FieldType.DATETIME, FieldType.UUID}
 )
-METADATA_ATTRIBUTES = ("display_name", "description", "rbac")
 
 
 @dataclass(frozen=True)

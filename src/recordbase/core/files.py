@@ -53,6 +53,7 @@ from recordbase.files.store import BlobStore, delete_prefix
 from recordbase.files.sweeper import SweepReport, sweep
 
 logger = logging.getLogger("recordbase.files")
+STARTUP_CHECK_SECONDS = 5.0
 Record = dict[str, Any]
 
 
@@ -260,9 +261,38 @@ class FileService:
         cutoff = datetime.now(UTC) - (self.limits.sweep_grace if grace is None else grace)
         return await sweep(self.blobs, self._kept, cutoff)
 
+    async def ping(self) -> None:
+        """Raise `FileStorageError` naming the cause in words unless the blob store answers."""
+        probe = getattr(self.blobs, "ping", None)
+        if probe is not None:
+            await probe()
+            return
+        async for _ in self.blobs.list("readyz-probe/"):
+            break
+
+    async def check_storage(self, seconds: float = STARTUP_CHECK_SECONDS) -> str | None:
+        """At start-up: whether the store (S3: the bucket, with these credentials) can be used.
+
+        A failure is logged, not fatal: the server starts, `/readyz` answers 503 naming the cause,
+        and file requests answer 503 `FILE_STORAGE_UNAVAILABLE` until the store is fixed.
+        """
+        try:
+            async with asyncio.timeout(seconds):
+                await self.ping()
+        except FileStorageError as error:
+            problem = error.message
+        except TimeoutError:
+            problem = f"File storage is unavailable: no answer within {seconds:g} s."
+        else:
+            return None
+        logger.error("file storage check at start-up failed: %s", problem)
+        return problem
+
     @asynccontextmanager
     async def sweeping(self) -> AsyncIterator[None]:
-        """Run `sweep_forever` in the background while the block runs (not at all if the interval is 0)."""
+        """Check the store, then run `sweep_forever` in the background while the block runs (not at
+        all if the interval is 0)."""
+        await self.check_storage()
         if self.limits.sweep_interval <= timedelta(0):
             yield
             return

@@ -129,7 +129,7 @@ RejectSink = Callable[[Sequence[str], list[str]], None]
 
 
 async def prepare_import(records: RecordService, ref: str, actor: Actor) -> tuple[Schema, Entity]:
-    """The entity to import into; importing needs Read and Create on it (spec-notes §1.12)."""
+    """The entity to import into; importing needs Read and Create on it (docs/compat-uipath.md#import)."""
     schema, entity = await records.entity(ref)
     actor.permissions.require(entity, Action.READ)
     actor.permissions.require(entity, Action.CREATE)

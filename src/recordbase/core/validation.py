@@ -12,7 +12,7 @@ from typing import Any
 
 from recordbase.core.fields import KINDS, FieldValueError
 from recordbase.core.schema import SYSTEM_FIELDS, Entity, Field, Schema
-from recordbase.errors import FieldError
+from recordbase.errors import FIELD, FieldError
 
 Record = dict[str, Any]
 
@@ -65,13 +65,13 @@ def check_update(
 def _set(f: Field, value: Any, schema: Schema, checked: Checked) -> None:
     if value is None:
         if f.required:
-            checked.fail(f.name, "REQUIRED", f"Field '{f.name}' is required.")
+            checked.fail(f.name, "REQUIRED", f"Field '{FIELD}' is required.")
         checked.values[f.name] = None
         return
     try:
         checked.values[f.name] = KINDS[f.type].coerce(f, value, schema)
     except FieldValueError as error:
-        checked.fail(f.name, error.code, error.message)
+        checked.fail(f.name, error.code, error.text)
 
 
 def _check_keys(
@@ -89,12 +89,12 @@ def _check_keys(
         elif current is not None and _same(value, current().get(key)):
             continue
         elif f is None:
-            checked.fail(key, "READ_ONLY", f"Field '{key}' is managed by the server and cannot be written.")
+            checked.fail(key, "READ_ONLY", f"Field '{FIELD}' is managed by the server and cannot be written.")
         else:
             try:
                 KINDS[f.type].coerce(f, value, Schema())
             except FieldValueError as error:
-                checked.fail(key, error.code, error.message)
+                checked.fail(key, error.code, error.text)
 
 
 def _same(value: Any, stored_wire: Any) -> bool:

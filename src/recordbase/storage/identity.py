@@ -68,7 +68,8 @@ class IdentityStore:
                 .where(tables.principal_secrets.c.principal_id == sa.bindparam("principal_id"))
                 .scalar_subquery(),
                 sa.select(m.c.value).where(m.c.key == sa.bindparam("epoch_key")).scalar_subquery(),
-            )
+            ),
+            point=True,
         )
 
     async def request_state(self, principal_id: str, revocation_keys: list[str]) -> RequestState:

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from recordbase.api.dataservice.records import entity_ref, level
+from recordbase.api.dataservice.params import entity_ref, level
 from recordbase.api.http import JSONResponse, json_body
 from recordbase.core.actors import Actor
 from recordbase.core.expand import MAX_LEVEL, plain

@@ -18,7 +18,7 @@ from typing import IO, Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from recordbase.api.dataservice.records import entity_ref
+from recordbase.api.dataservice.params import entity_ref
 from recordbase.api.http import JSONResponse, bool_param
 from recordbase.api.uploads import FilePart
 from recordbase.core import transfer
@@ -98,7 +98,7 @@ class ErrorFile:
     def __enter__(self) -> ErrorFile:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         if self._out is not None:
             self._out.close()
 

@@ -11,13 +11,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from recordbase.api.batches import batch_body
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.api.pipeliner.errors import outcome_error
 from recordbase.api.pipeliner.wire import entity_candidates, expansions, names, render, to_core
 from recordbase.core.actors import Actor
 from recordbase.core.batch import BatchResult, Item, Mode, Op
 from recordbase.core.schema import Entity
-from recordbase.errors import BadRequest, FieldError
+from recordbase.errors import FieldError
 from recordbase.services import Services
 
 EXPANDED = 2
@@ -46,7 +47,7 @@ async def delete_record(request: Request, actor: Actor, services: Services) -> R
 
 
 async def batch_modify(request: Request, actor: Actor, services: Services) -> Response:
-    """Items with `id` update that record; items without create one (P-SEED)."""
+    """Items with `id` update that record; items without create one (docs/compat-pipeliner.md#batches)."""
     entity = await resolve(request, services)
     rollback = rollback_method(request)
     items = [modify_item(entity, item) for item in await batch_body(request, services)]
@@ -95,13 +96,6 @@ def rollback_method(request: Request) -> int:
 
 def batch_mode(rollback: int) -> Mode:
     return Mode.ATOMIC if rollback == 0 else Mode.PARTIAL
-
-
-async def batch_body(request: Request, services: Services) -> list[Any]:
-    body = await json_body(request, services.settings.max_body_bytes)
-    if not isinstance(body, list):
-        raise BadRequest("The body of a batch must be a JSON array.")
-    return body
 
 
 def modify_item(entity: Entity, item: Any) -> Item:

@@ -9,6 +9,7 @@ import orjson
 
 from recordbase.core.fields.base import FieldDefinitionError, FieldValueError, PlainKind, type_error
 from recordbase.core.schema import Field, Schema
+from recordbase.errors import FIELD
 
 
 class ChoiceKind(PlainKind):
@@ -49,6 +50,7 @@ def _number_id(field: Field, value: Any, schema: Schema) -> int:
     if value not in choice_set.number_ids:
         raise FieldValueError(
             "UNKNOWN_CHOICE",
-            f"Field '{field.name}': {value} is not a value of choice set '{choice_set.name}'.",
+            f"Field '{FIELD}': {value} is not a value of choice set '{choice_set.name}'.",
+            field.name,
         )
     return value

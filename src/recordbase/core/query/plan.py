@@ -8,7 +8,7 @@ Rules:
 - Field names are case-sensitive; the system fields `Id`, `CreatedBy`, `CreateTime`,
   `UpdatedBy`, `UpdateTime` and `Revision` can be filtered and sorted like any other.
 - `Customer.Country` follows the relationship field `Customer` to its target entity. A path
-  with n dots needs `expansionLevel >= n + 1` (spec-notes §1.4.4), as UiPath requires.
+  with n dots needs `expansionLevel >= n + 1` (docs/compat-uipath.md#expansion-levels), as UiPath requires.
 - Operators are checked against the matrix in `matrix.py`; values are coerced by `values.py`.
 - The order always ends with `Id` ascending, so pages and cursors are stable.
 """

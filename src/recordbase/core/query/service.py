@@ -47,9 +47,9 @@ class QueryRequest:
     The page holds `query.limit` records: after the cursor `after`, or just before `before`, or
     at the end of the result (`from_end`), or from `query.start` (an OFFSET). `last` keeps only
     the last records of a forward page (Pipeliner's `first=N&last=M`). `path_depth` is the
-    expansion level dot paths are checked against (spec-notes §1.4.4); by default `level`.
-    `reveal` lists further dot paths the answer shows (Pipeliner's `load-only`): each must be
-    readable, as a filter's would.
+    expansion level dot paths are checked against (docs/compat-uipath.md#expansion-levels); by
+    default `level`. `reveal` lists further dot paths the answer shows (Pipeliner's `load-only`):
+    each must be readable, as a filter's would.
     """
 
     query: Query

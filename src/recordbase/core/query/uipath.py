@@ -1,4 +1,4 @@
-"""Parse a UiPath "Query Entity Records" body (spec-notes §1.5, uipath-sdk-wire §3.1) into the AST.
+"""Parse a UiPath "Query Entity Records" body (docs/compat-uipath.md#query-body) into the AST.
 
 Group semantics, as recordbase reads them (the vendor docs do not say):
 
@@ -236,7 +236,7 @@ def _sort_options(raw: object, context: _Context) -> tuple[Sort, ...]:
 
 
 def _selected_fields(raw: object, context: _Context) -> tuple[str, ...] | None:
-    """None means every field; so does an empty list (spec-notes §1.5)."""
+    """None means every field; so does an empty list (docs/compat-uipath.md#query-body)."""
     if raw is None:
         return None
     if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
