@@ -48,8 +48,9 @@ class QueryRequest:
     at the end of the result (`from_end`), or from `query.start` (an OFFSET). `last` keeps only
     the last records of a forward page (Pipeliner's `first=N&last=M`). `path_depth` is the
     expansion level dot paths are checked against (docs/compat-uipath.md#expansion-levels); by
-    default `level`. `reveal` lists further dot paths the answer shows (Pipeliner's `load-only`):
-    each must be readable, as a filter's would.
+    default `level`.
+    `reveal` lists further dot paths the answer shows (Pipeliner's `load-only`): each must be
+    readable, as a filter's would.
     """
 
     query: Query
