@@ -73,8 +73,11 @@ async def test_role_removed_mid_session(api: Api) -> None:
     assert (await api.post(f"{CUSTOMER}/insert", json={"fullName": "B"}, headers=token)).status_code == 200
     removed = await api.request("DELETE", f"{ADMIN}/roles/Data Writer/assignments/{user_id}")
     assert removed.status_code == 204
-    assert (await api.post(f"{CUSTOMER}/insert", json={"fullName": "C"}, headers=token)).status_code == 403
-    assert (await api.get(f"{CUSTOMER}/read", headers=token)).status_code == 403
+    # Removing a role ends the principal's sessions (issue 12): the old token no longer authenticates.
+    assert (await api.post(f"{CUSTOMER}/insert", json={"fullName": "C"}, headers=token)).status_code == 401
+    assert (await api.get(f"{CUSTOMER}/read", headers=token)).status_code == 401
+    fresh = bearer((await password_token(api, "writer2"))["access_token"])
+    assert (await api.post(f"{CUSTOMER}/insert", json={"fullName": "C"}, headers=fresh)).status_code == 403
 
 
 async def test_own_records_only(api: Api) -> None:

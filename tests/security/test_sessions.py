@@ -148,3 +148,21 @@ async def test_concurrent_reuse_of_one_refresh_token_never_answers_500(api: Api)
     assert sorted(set(statuses)) in ([400], [200, 400]), statuses
     assert statuses.count(200) <= 1
     assert PASSWORD  # the helper's password signed in
+
+
+async def test_leaving_a_group_or_losing_a_deleted_role_ends_sessions(api: Api) -> None:
+    group = (await api.post(f"{ADMIN}/groups", json={"name": "readers"})).json()["id"]
+    assert (await api.request("PUT", f"{ADMIN}/roles/Data Reader/assignments/{group}")).status_code == 204
+    member = await create_user(api, "member1", [])
+    assert (await api.request("PUT", f"{ADMIN}/groups/{group}/members/{member}")).status_code == 204
+    granted = await password_token(api, "member1")
+    assert await works(api, granted["access_token"])
+    assert (await api.delete(f"{ADMIN}/groups/{group}/members/{member}")).status_code == 204
+    await assert_session_ended(api, granted)
+    role = {"name": "Temp", "rights": ["view_schema"]}
+    role_id = (await api.post(f"{ADMIN}/roles", json=role)).json()["id"]
+    await create_user(api, "temp1", ["Temp"])
+    held = await password_token(api, "temp1")
+    assert await works(api, held["access_token"])
+    assert (await api.delete(f"{ADMIN}/roles/{role_id}")).status_code == 204
+    await assert_session_ended(api, held)

@@ -131,6 +131,7 @@ class Directory:
                 await self.identity.add_member(connection, group_id, member_id)
             else:
                 await self.identity.remove_member(connection, group_id, member_id)
+                await self._end_sessions(connection, member_id)
 
     async def save_role(
         self, actor: Actor, body: Any, role_id: str | None = None, schema: Schema | None = None
@@ -157,8 +158,11 @@ class Directory:
         if builtin_role(role_id) is not None:
             raise Conflict("Built-in roles cannot be removed.")
         async with self.change(actor, "role.delete", role_id, {}) as connection:
+            holders = [p for p, r in await self.identity.assignments(connection) if r == role_id]
             if not await self.identity.delete_role(connection, role_id):
                 raise NotFound(f"Role '{role_id}' does not exist.")
+            for principal_id in holders:
+                await self._end_sessions(connection, principal_id)
 
     async def list_roles(self) -> list[dict[str, Any]]:
         async with self.database.read() as connection:
