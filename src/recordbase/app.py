@@ -25,6 +25,7 @@ from recordbase.core.query import QueryLimits
 from recordbase.core.query.service import QueryService
 from recordbase.core.records import Limits, RecordService
 from recordbase.core.schema_cache import SchemaCache
+from recordbase.core.sql.service import SqlService
 from recordbase.files.factory import open_blob_store
 from recordbase.services import Services
 from recordbase.settings import Settings
@@ -36,6 +37,7 @@ from recordbase.storage.principals import PrincipalStore, signing_key
 from recordbase.storage.query_store import QueryStore
 from recordbase.storage.records import RecordStore
 from recordbase.storage.schema_store import CatalogSchemaStore
+from recordbase.storage.sql_store import SqlStore
 from recordbase.storage.timed import TimedDatabase, UsageCallback
 
 
@@ -79,6 +81,7 @@ async def open_services(
                 directory=directory,
                 files=files,
                 query=QueryService(records, QueryStore(record_store), query_limits(settings)),
+                sql=SqlService(schemas, SqlStore(database), settings.sql_max_rows, settings.sql_timeout),
             )
     finally:
         await database.close()

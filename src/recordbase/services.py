@@ -12,6 +12,7 @@ from recordbase.core.files import FileService
 from recordbase.core.query.service import QueryService
 from recordbase.core.records import RecordService
 from recordbase.core.schema_cache import SchemaCache
+from recordbase.core.sql.service import SqlService
 from recordbase.settings import Settings
 from recordbase.storage.database import Database
 
@@ -28,3 +29,4 @@ class Services:
     directory: Directory
     files: FileService
     query: QueryService
+    sql: SqlService

@@ -570,10 +570,47 @@ PIPELINER_OPERATIONS = (
 )  # fmt: skip
 
 
+SQL_BODY = fixed(
+    {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "description": "One SELECT statement (docs/sql.md)."},
+            "queryOptions": {
+                "type": "object",
+                "properties": {
+                    "relationshipsAsScalar": {"type": "boolean"},
+                    "resolveChoiceSets": {"type": "boolean"},
+                },
+            },
+            "routingContext": {"type": "object"},
+        },
+        "required": ["query"],
+    }
+)
+SQL_RESULTS = fixed(
+    {
+        "type": "object",
+        "properties": {"results": {"type": "array", "items": {"type": "object"}}},
+        "required": ["results"],
+    }
+)
+QUERIES = (
+    Operation("POST", "/api/v1/query/execute", "sql_execute", "Run one read-only SQL SELECT (docs/sql.md)",
+              "Queries", SQL_RESULTS, SQL_BODY, errors=(400, 401, 403, 413, 415)),
+    Operation("POST", "/api/v2/EntityService/entity/{entity_id}/query", "v2_by_id_query",
+              "Filter, sort, page, aggregate and bin records (docs/query.md)", "Queries",
+              component("rb.QueryPage"), component("rb.Query"), (EXPANSION,), (400, 401, 403, 404, 413, 415)),
+    Operation("GET", "/api/ontologies/{ontology_name}/files/{file_type}", "ontology_file",
+              "Ontology files: not supported, always 400 UNSUPPORTED", "Queries", ANY,
+              errors=(400, 401, 403)),
+)  # fmt: skip
+
+
 OPERATIONS: tuple[Operation, ...] = (
     *schema_operations("/api/Entity", "entity"),
     *schema_operations("/api/v3/entities", "v3"),
     *CHOICE_SETS,
+    *QUERIES,
     *record_family(f"/api/EntityService/{ENTITY}", ENTITY, ENTITY, generic=False),
     *record_family("/api/EntityService/entity/{entity_id}", "by_id", "Records by entity id", generic=True),
     *record_family("/api/v3/entities/entity/{entity_id}", "v3_by_id", "Records by entity id", generic=True),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 
 from recordbase.api import identity, observability, openapi
-from recordbase.api.dataservice import attachments, query, records, schema, transfer
+from recordbase.api.dataservice import attachments, query, records, schema, sql, transfer, unsupported
 from recordbase.api.endpoint import dataservice, pipeliner
 from recordbase.api.pipeliner import listing
 from recordbase.api.pipeliner import records as pipeliner_records
@@ -63,6 +63,15 @@ def dataservice_api() -> list[BaseRoute]:
             "/EntityService/entity/{entity_id}/query_expansion",
             dataservice(schema.choice_set_values),
             methods=["POST"],
+        ),
+        Route("/v1/query/execute", dataservice(sql.execute), methods=["POST"]),
+        Route(
+            "/v2/EntityService/entity/{entity_id}/query", dataservice(query.query_records), methods=["POST"]
+        ),
+        Route(
+            "/ontologies/{ontology_name}/files/{file_type}",
+            dataservice(unsupported.ontology_file),
+            methods=["GET"],
         ),
         *record_routes("/EntityService/entity/{entity_id}"),
         *record_routes("/v3/entities/entity/{entity_id}"),
