@@ -46,10 +46,12 @@ from recordbase.core.query.limits import (
     raise_collected,
     too_deep,
 )
-from recordbase.errors import FieldError, InvalidQuery
+from recordbase.errors import FieldError, InvalidQuery, Unsupported
 
 LOGIC_CODES: dict[object, Logic] = {0: Logic.AND, 1: Logic.OR, "and": Logic.AND, "or": Logic.OR}
-UNSUPPORTED_KEYS = ("aggregates", "groupBy", "havingFilter", "joins", "binnings")
+UNSUPPORTED_KEYS = ("expansions", "havingFilter")
+"""Refused whole (`UNSUPPORTED`) rather than accepted and ignored: use `expansionLevel` to expand;
+aggregates, groupBy, binnings and joins are core/query/aggregate.py's."""
 OPERATORS = {op.value: op for op in UIPATH_OPERATORS}
 
 
@@ -66,10 +68,10 @@ def parse_query(body: object, limits: QueryLimits = DEFAULT_LIMITS) -> Query:
     """The AST of a query body; raises InvalidQuery (all problems) or QueryTooComplex."""
     if not isinstance(body, Mapping):
         raise InvalidQuery("The query body must be a JSON object.")
-    context = _Context(limits)
     for key in UNSUPPORTED_KEYS:
         if body.get(key):
-            context.error(key, "UNSUPPORTED", f"'{key}' is not supported by this server.")
+            raise Unsupported(f"'{key}' in a query body is not supported by this server.")
+    context = _Context(limits)
     raw_filter = body.get("filterGroup")
     node = None if raw_filter is None else _group(raw_filter, "filterGroup", 1, context)
     query = Query(
