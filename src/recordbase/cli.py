@@ -18,7 +18,7 @@ import yaml
 
 from recordbase import transfer_client
 from recordbase.api.observability import configure_logging, prepare_metrics_directory
-from recordbase.api.openapi import build_document, dialects
+from recordbase.api.routes import build_document, dialects
 from recordbase.app import open_services
 from recordbase.cli_admin import app_app, role_app, user_app
 from recordbase.core.actors import SYSTEM_ACTOR_ID

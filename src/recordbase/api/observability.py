@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,9 @@ class RouteTemplates:
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self.mounts = [(m.path_regex, m.path) for m in routes if isinstance(m, Mount)]
+        # Below a top-level mount, routes may sit in nested mounts (api/route_tree.py): their
+        # template under the top-level mount, by route.
+        self.below = {id(r): t for m in routes if isinstance(m, Mount) for r, t in _templates(m.routes)}
 
     def __call__(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -165,7 +168,15 @@ class RouteTemplates:
         if not root:
             return str(path)
         prefix = next((template for regex, template in self.mounts if regex.match(root + "/")), root)
-        return prefix + str(path)
+        return prefix + self.below.get(id(route), str(path))
+
+
+def _templates(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[BaseRoute, str]]:
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _templates(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            yield route, prefix + route.path
 
 
 class ObservabilityMiddleware:

@@ -61,7 +61,8 @@ class IdentityStore:
                 sa.select(tables.principal_secrets.c.disabled)
                 .where(tables.principal_secrets.c.principal_id == sa.bindparam("principal_id"))
                 .scalar_subquery(),
-            )
+            ),
+            point=True,
         )
 
     async def request_state(self, principal_id: str, revocation_keys: list[str]) -> RequestState:

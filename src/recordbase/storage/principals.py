@@ -29,7 +29,8 @@ class PrincipalStore:
         self._find = database.prepare(
             sa.select(t.c.principal_id, p.c.name, t.c.is_admin, t.c.expires_at, t.c.revoked_at, t.c.scopes)
             .join(p, p.c.id == t.c.principal_id)
-            .where(t.c.token_hash == sa.bindparam("token_hash"))
+            .where(t.c.token_hash == sa.bindparam("token_hash")),
+            point=True,
         )
 
     async def add_token(

@@ -71,11 +71,14 @@ class EntityShape:
             return column == sa.any_(sa.bindparam(name))
         return column.in_(sa.bindparam(name, expanding=True))
 
-    def cached(self, key: tuple[str, ...], build: Callable[[], sa.Executable]) -> Prepared:
-        """A statement compiled once per shape and key."""
+    def cached(
+        self, key: tuple[str, ...], build: Callable[[], sa.Executable], point: bool = False
+    ) -> Prepared:
+        """A statement compiled once per shape and key (`point`: see `Prepared`)."""
         found = self._statements.get(key)
         if found is None:
-            found = self._statements[key] = self.database.prepare(build())  # type: ignore[arg-type]
+            statement = build()
+            found = self._statements[key] = self.database.prepare(statement, point=point)  # type: ignore[arg-type]
         return found
 
     @cached_property
@@ -84,26 +87,28 @@ class EntityShape:
 
     @cached_property
     def select_by_ids(self) -> Prepared:
-        return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)))
+        return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)), point=True)
 
     @cached_property
     def existing_ids(self) -> Prepared:
-        return self.database.prepare(sa.select(self.table.c.Id).where(self.among(self.table.c.Id)))
+        return self.database.prepare(
+            sa.select(self.table.c.Id).where(self.among(self.table.c.Id)), point=True
+        )
 
     @cached_property
     def insert(self) -> Prepared:
         values: dict[str, Any] = {c.key: sa.bindparam(c.key) for c in self.table.columns}
-        return self.database.prepare(sa.insert(self.table).values(values))
+        return self.database.prepare(sa.insert(self.table).values(values), point=True)
 
     @cached_property
     def lock_for_update(self) -> Prepared:
         # NO KEY UPDATE: inserts elsewhere that reference these rows (FOR KEY SHARE) are not blocked.
-        return self.database.prepare(self._select_in_id_order().with_for_update(key_share=True))
+        return self.database.prepare(self._select_in_id_order().with_for_update(key_share=True), point=True)
 
     @cached_property
     def lock_for_delete(self) -> Prepared:
         return self.database.prepare(
-            self._select_in_id_order(self.table.c.Id, self.table.c.CreatedBy).with_for_update()
+            self._select_in_id_order(self.table.c.Id, self.table.c.CreatedBy).with_for_update(), point=True
         )
 
     def _select_in_id_order(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
@@ -119,7 +124,7 @@ class EntityShape:
             values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
             return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
 
-        return self.cached(("update", *columns), build)
+        return self.cached(("update", *columns), build, point=True)
 
     def insert_unnest(self) -> Prepared | None:
         """PostgreSQL: `INSERT … SELECT * FROM unnest($1::type[], …)`, one array per column, so a whole
@@ -153,6 +158,7 @@ class EntityShape:
         return self.cached(
             ("taken", field.name),
             lambda: sa.select(column, self.table.c.Id).where(self.among(column, "values")),
+            point=True,
         )
 
     def referencing(self, field: Field, ignoring: bool) -> Prepared:
@@ -168,7 +174,7 @@ class EntityShape:
     @cached_property
     def delete(self) -> Prepared:
         return self.database.prepare(
-            sa.delete(self.table).where(self.among(self.table.c.Id)).returning(self.table.c.Id)
+            sa.delete(self.table).where(self.among(self.table.c.Id)).returning(self.table.c.Id), point=True
         )
 
     @cached_property
