@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from recordbase.core.fields.temporal import format_datetime
@@ -88,26 +89,33 @@ class SqlStore:
     async def _sqlite(self, sql: str, time_limit: float, most: int) -> Fetched:
         deadline = time.monotonic() + time_limit
         async with self.database.read() as connection:
-            raw = connection.raw  # type: ignore[attr-defined]
-            await raw.execute("PRAGMA query_only = ON")
-            await raw.set_authorizer(_authorize)
-            await raw.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+            handle = connection.handle  # type: ignore[attr-defined]
             try:
-                cursor = await raw.execute(sql)
-                rows = await cursor.fetchmany(most)
-                names = [column[0] for column in cursor.description or ()]
-                await cursor.close()
+                found: Fetched = await handle.off_loop(partial(_run_sqlite, handle.raw, sql, deadline, most))
             except sqlite3.OperationalError as error:
                 if "interrupted" in str(error):
                     raise _timeout(time_limit) from None
                 raise ExecutionError(f"The query failed: {error}") from None
             except sqlite3.Error as error:
                 raise ExecutionError(f"The query failed: {error}") from None
-            finally:
-                await raw.set_progress_handler(None, 0)
-                await raw.set_authorizer(None)
-                await raw.execute("PRAGMA query_only = OFF")
-        return names, list(rows)
+        return found
+
+
+def _run_sqlite(raw: sqlite3.Connection, sql: str, deadline: float, most: int) -> Fetched:
+    """In the connection's thread: the statement, read-only, authorized, interrupted at `deadline`."""
+    raw.execute("PRAGMA query_only = ON")
+    raw.set_authorizer(_authorize)
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+    try:
+        cursor = raw.execute(sql)
+        rows = cursor.fetchmany(most)
+        names = [column[0] for column in cursor.description or ()]
+        cursor.close()
+    finally:
+        raw.set_progress_handler(None, 0)
+        raw.set_authorizer(None)
+        raw.execute("PRAGMA query_only = OFF")
+    return names, list(rows)
 
 
 def _timeout(time_limit: float) -> ExecutionTimeout:
