@@ -72,18 +72,22 @@ class SqlStore:
     async def _postgres(self, sql: str, time_limit: float, most: int) -> Fetched:
         import asyncpg  # noqa: PLC0415 - only the backend in use is loaded
 
+        milliseconds = max(1, int(time_limit * 1000))
         async with self.database.read() as connection:
             raw = connection.raw  # type: ignore[attr-defined]
             try:
-                async with raw.transaction(readonly=True, isolation="repeatable_read"):
-                    await raw.execute(f"SET LOCAL statement_timeout = {max(1, int(time_limit * 1000))}")
-                    prepared = await raw.prepare(sql)
-                    rows = await prepared.fetch()
-                    names = [attribute.name for attribute in prepared.get_attributes()]
+                # One round trip opens the read-only transaction and sets its deadline; a read-only
+                # transaction has nothing to commit, so it always ends with ROLLBACK.
+                await raw.execute(f"BEGIN READ ONLY; SET LOCAL statement_timeout = {milliseconds}")
+                try:
+                    rows = await raw.fetch(sql)
+                finally:
+                    await raw.execute("ROLLBACK")
             except asyncpg.QueryCanceledError:
                 raise _timeout(time_limit) from None
             except asyncpg.PostgresError as error:
                 raise ExecutionError(f"The query failed: {error}") from None
+        names = list(rows[0].keys()) if rows else []
         return names, list(rows[:most])
 
     async def _sqlite(self, sql: str, time_limit: float, most: int) -> Fetched:

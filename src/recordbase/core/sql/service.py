@@ -11,22 +11,22 @@ makes them `{"NumberId", "Name", "DisplayName"}` (a list of those for a multi-ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from sqlglot import exp
 
 from recordbase.core.actors import Actor
 from recordbase.core.fields import KINDS
 from recordbase.core.schema import Entity, Field, FieldType, Schema
 from recordbase.core.schema_cache import SchemaCache
-from recordbase.core.sql.catalog import require_reader, visible_tables
+from recordbase.core.sql.catalog import SqlTable, require_reader, visible_tables
 from recordbase.core.sql.parse import parse_sql
 from recordbase.core.sql.rewrite import Physical, SqlStatement, rewrite
 from recordbase.errors import UnknownEntity
 
 Render = Callable[[Any], Any]
+CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -61,29 +61,45 @@ class SqlService:
         self.store = store
         self.max_rows = max_rows
         self.time_limit = time_limit
+        self._cache: OrderedDict[Any, SqlStatement] = OrderedDict()
 
     async def execute(self, text: object, options: SqlOptions, actor: Actor) -> list[dict[str, Any]]:
         """The rows of the caller's statement, each a JSON object keyed by the result's column names."""
         require_reader(actor.permissions)
-        tree = parse_sql(text)
         try:
-            statement = self._plan(tree.copy(), self.schemas.current, actor)
+            statement = self._plan(text, self.schemas.current, actor)
         except UnknownEntity:
             # Another process may have created the entity: look once more after a version check.
             if not await self.schemas.refresh_if_changed():
                 raise
-            statement = self._plan(tree, self.schemas.current, actor)
+            statement = self._plan(text, self.schemas.current, actor)
         result = await self.store.run(statement, self.time_limit)
         renders = [_renderer(f, options, self.schemas.current) for f in result.fields]
         return [_row(result.names, renders, row) for row in result.rows]
 
     def rewritten(self, text: object, actor: Actor) -> str:
         """The SQL that `execute` would run for `actor` (benchmarks and tests)."""
-        return self._plan(parse_sql(text), self.schemas.current, actor).sql
+        return self._plan(text, self.schemas.current, actor).sql
 
-    def _plan(self, tree: exp.Query, schema: Schema, actor: Actor) -> SqlStatement:
+    def _plan(self, text: object, schema: Schema, actor: Actor) -> SqlStatement:
+        """The checked, rewritten statement; the same text for the same view of the schema is parsed
+        and rewritten once (a view is the schema version and exactly what the caller may read)."""
         tables = visible_tables(schema, actor.permissions)
-        return rewrite(tree, tables, self.store.physical, self.store.backend, self.max_rows)
+        key = (text, schema.version, _view(tables)) if isinstance(text, str) else None
+        found = self._cache.get(key) if key is not None else None
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        statement = rewrite(parse_sql(text), tables, self.store.physical, self.store.backend, self.max_rows)
+        if key is not None:
+            self._cache[key] = statement
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return statement
+
+
+def _view(tables: Mapping[str, SqlTable]) -> tuple[tuple[str, str | None, tuple[str, ...]], ...]:
+    return tuple((name, t.owner, tuple(f.name for f in t.columns)) for name, t in sorted(tables.items()))
 
 
 def _row(names: Sequence[str], renders: Sequence[Render], row: tuple[Any, ...]) -> dict[str, Any]:
