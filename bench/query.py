@@ -412,12 +412,22 @@ async def aggregate_scenarios(bench: Bench) -> list[Scenario]:
     point = (await bench.services.sql.execute(f"SELECT Id FROM Bench WHERE sku = 'SKU{bench.size // 2:08d}'",
                                               SqlOptions(), SYSTEM))[0]["Id"]  # fmt: skip
     cheap = {"queryFilters": [where("amount", "<", "500")]}
-    totals = {"aggregates": [{"function": "COUNT", "field": "Id"}, {"function": "SUM", "field": "amount"},
-                             {"function": "AVG", "field": "qty"}]}
-    by_qty = {"groupBy": ["qty"], "limit": 100,
-              "aggregates": [{"function": "COUNT", "field": "Id"}, {"function": "MAX", "field": "amount"}]}
-    bins = {"filterGroup": cheap,
-            "binnings": [{"fieldName": "amount", "binSize": 100, "aggregateFunction": "COUNT", "alias": "n"}]}
+    totals = {
+        "aggregates": [
+            {"function": "COUNT", "field": "Id"},
+            {"function": "SUM", "field": "amount"},
+            {"function": "AVG", "field": "qty"},
+        ]
+    }
+    by_qty = {
+        "groupBy": ["qty"],
+        "limit": 100,
+        "aggregates": [{"function": "COUNT", "field": "Id"}, {"function": "MAX", "field": "amount"}],
+    }
+    bins = {
+        "filterGroup": cheap,
+        "binnings": [{"fieldName": "amount", "binSize": 100, "aggregateFunction": "COUNT", "alias": "n"}],
+    }
     return [
         Scenario("aggregate: COUNT + SUM(amount) + AVG(qty) over all", totals, kind="aggregate"),
         Scenario("aggregate: group by `qty` (100 groups), COUNT + MAX(amount)", by_qty, kind="aggregate"),
