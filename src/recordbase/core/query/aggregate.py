@@ -336,8 +336,6 @@ class _Planner:
             raise InvalidQuery.collected(self.errors.found)
 
 
-
-
 def render_row(agg: AggregationPlan, row: tuple[Any, ...]) -> dict[str, Any]:
     """One result row as JSON: field values as records show them, counts and sums as numbers."""
     out: dict[str, Any] = {}
