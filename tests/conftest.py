@@ -27,6 +27,16 @@ POSTGRES_URL = os.environ.get("RECORDBASE_TEST_POSTGRES_URL", "postgresql://post
 BACKENDS = ["sqlite", "postgres"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--max-examples N`: schemathesis examples per operation in tests/fuzz (a deeper, nightly-style run)."""
+    parser.addoption(
+        "--max-examples",
+        type=int,
+        default=int(os.environ.get("RECORDBASE_FUZZ_MAX_EXAMPLES", "10")),
+        help="schemathesis examples per operation in tests/fuzz (default 10, CI's bounded run)",
+    )
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

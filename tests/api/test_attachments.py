@@ -344,7 +344,7 @@ async def test_storage_refusing_a_write_changes_nothing(files_api: Api, after: i
     files.blobs = RefusingStore(files.blobs, after)  # type: ignore[assignment]
     response = await upload(api, rid)
     files.blobs = files.blobs.inner  # type: ignore[attr-defined]
-    assert response.status_code == 500 and response.json()["code"] == "FILE_STORAGE_ERROR"
+    assert response.status_code == 503 and response.json()["code"] == "FILE_STORAGE_UNAVAILABLE"
     assert await stored(api, rid) == before
     assert await blob_keys(api) == keys
     assert (await api.get(url(rid))).content == b"previous"

@@ -163,6 +163,7 @@ async def test_relationship_and_choice_set_options(api: Api) -> None:
         ("SELECT pg_read_file('/etc/passwd')", "SQL_VALIDATION", "PG_READ_FILE"),
         ("SELECT load_extension('x')", "SQL_VALIDATION", "LOAD_EXTENSION"),
         ("SELECT randomblob(100000000)", "SQL_VALIDATION", "RANDOMBLOB"),
+        ("SELECT CAST('pg_class' AS regclass)", "SQL_VALIDATION", "regclass"),
         ("SELECT name FROM sqlite_master", "UNKNOWN_ENTITY", "sqlite_master"),
         ("SELECT relname FROM pg_class", "UNKNOWN_ENTITY", "pg_class"),
         ("SELECT relname FROM pg_catalog.pg_class", "UNKNOWN_ENTITY", "pg_catalog.pg_class"),

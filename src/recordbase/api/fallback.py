@@ -41,7 +41,29 @@ def _matching(routes: Sequence[BaseRoute], path: str, params: int) -> Iterator[t
             yield params + len(route.param_convertors), route.methods or set()
 
 
-def envelope(message: str, code: str, status: int, headers: dict[str, str] | None = None) -> Response:
+PIPELINER_PATHS = "/api/v100/rest/"
+"""Under this prefix errors take Pipeliner's shape (docs/compat-pipeliner.md), whatever answers them."""
+PIPELINER_CODES = {
+    404: (40402, "ERROR_NOT_FOUND"),
+    405: (40500, "ERROR_METHOD_NOT_ALLOWED"),
+    500: (50000, "ERROR_INTERNAL"),
+}
+
+
+def envelope(
+    message: str, code: str, status: int, headers: dict[str, str] | None = None, path: str = ""
+) -> Response:
+    if path.startswith(PIPELINER_PATHS):
+        other = (117, "ERROR_PARAMETER_INVALID") if status < 500 else PIPELINER_CODES[500]
+        number, name = PIPELINER_CODES.get(status, other)
+        pipeliner = {
+            "code": number,
+            "name": name,
+            "message": message,
+            "http_status": status,
+            "success": False,
+        }
+        return JSONResponse(pipeliner, status_code=status, headers=headers)
     body = {"error": message, "code": code, "traceId": current_request_id()}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -49,6 +71,7 @@ def envelope(message: str, code: str, status: int, headers: dict[str, str] | Non
 async def http_error(request: Request, error: Exception) -> Response:
     """Starlette's 404/405 (and any other HTTPException), with a complete `Allow` on 405."""
     status = error.status_code if isinstance(error, HTTPException) else 500
+    path = request.scope["path"]
     if status in (404, 405):
         methods = allowed_methods(request.app.routes, request.scope["path"])
         if methods and request.method not in methods:
@@ -58,16 +81,18 @@ async def http_error(request: Request, error: Exception) -> Response:
                 "METHOD_NOT_ALLOWED",
                 405,
                 {"Allow": allow},
+                path,
             )
-        return envelope("Nothing at this address.", "NOT_FOUND", 404)
+        return envelope("Nothing at this address.", "NOT_FOUND", 404, path=path)
     detail = error.detail if isinstance(error, HTTPException) else "Error."
-    return envelope(str(detail), "INVALID_REQUEST" if status < 500 else "INTERNAL_ERROR", status)
+    code = "INVALID_REQUEST" if status < 500 else "INTERNAL_ERROR"
+    return envelope(str(detail), code, status, path=path)
 
 
 async def server_error(request: Request, error: Exception) -> Response:
     """An exception no endpoint caught (middleware, routing): logged, answered as INTERNAL_ERROR."""
     logger.error("unhandled error outside an endpoint", exc_info=error)
-    return envelope("Internal server error.", "INTERNAL_ERROR", 500)
+    return envelope("Internal server error.", "INTERNAL_ERROR", 500, path=request.scope["path"])
 
 
 EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}

@@ -16,12 +16,23 @@ from starlette.responses import Response
 from recordbase.api.errors import status_for
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.api.observability import current_request_id
+from recordbase.auth.directory import KINDS
 from recordbase.core.actors import Actor
 from recordbase.core.permissions import AdminRight
-from recordbase.errors import BadRequest, OAuthError, RateLimited, RecordbaseError, UnsupportedMediaType
+from recordbase.errors import (
+    BadRequest,
+    NotFound,
+    OAuthError,
+    RateLimited,
+    RecordbaseError,
+    UnsupportedMediaType,
+)
 from recordbase.services import Services
 
 logger = logging.getLogger("recordbase.api")
+MAX_TEXT = 200
+"""Names, logins and ids in the administration API: at most this many characters."""
+MAX_SECRET = 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -56,6 +67,11 @@ async def token(request: Request) -> Response:
         granted = await services.auth.grant(await form_fields(request))
     except RecordbaseError as error:
         return oauth_error(error, request_id)
+    except Exception:
+        logger.exception("unhandled error in the token endpoint")
+        body = {"error": "server_error", "error_description": "Internal server error.",
+                "code": "INTERNAL_ERROR", "traceId": request_id}  # fmt: skip
+        return JSONResponse(body, status_code=500, headers=NO_STORE)
     return JSONResponse(granted.as_json(), headers=NO_STORE)
 
 
@@ -78,18 +94,51 @@ def require_admin(actor: Actor) -> None:
     actor.permissions.require_right(AdminRight.MANAGE_PERMISSIONS)
 
 
+def text(body: dict[str, Any], key: str, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
+    """A string member of an admin body: a 400 for another type, over `limit` characters or a NUL."""
+    value = body.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise BadRequest(f"'{key}' must be a {'non-empty ' if required else ''}string.")
+    checked(value, key, limit)
+    return value
+
+
+def checked(value: str, what: str, limit: int = MAX_TEXT) -> str:
+    if len(value) > limit:
+        raise BadRequest(f"'{what}' is longer than {limit} characters.")
+    if "\x00" in value:
+        raise BadRequest(f"'{what}' must not contain a NUL character.")
+    return value
+
+
+def path_id(request: Request, name: str) -> str:
+    """A path parameter of the admin API (an id or a name), bounded like the bodies' names."""
+    return checked(str(request.path_params[name]), name)
+
+
+def principal_kind(request: Request) -> str:
+    """`users`, `applications`, `groups` (or the singular); any other `/api/admin/...` path is 404."""
+    kind = path_id(request, "kind")
+    kind = kind[:-1] if kind.endswith("s") else kind
+    if kind not in KINDS:
+        raise NotFound("Nothing at this address.")
+    return kind
+
+
 async def list_principals(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
-    return JSONResponse(await services.directory.list_principals(request.path_params["kind"].rstrip("s")))
+    return JSONResponse(await services.directory.list_principals(principal_kind(request)))
 
 
 async def create_principal(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
+    kind = principal_kind(request)
     body = await _object(request, services)
-    kind = request.path_params["kind"].rstrip("s")
-    created = await services.directory.create_principal(
-        actor, kind, body.get("name", ""), body.get("login"), body.get("password")
-    )
+    name = text(body, "name", required=True) or ""
+    login, password = text(body, "login"), text(body, "password", limit=MAX_SECRET)
+    created = await services.directory.create_principal(actor, kind, name, login, password)
     return JSONResponse(created, status_code=201)
 
 
@@ -97,20 +146,21 @@ async def update_principal(request: Request, actor: Actor, services: Services) -
     """PATCH a principal: `{password}` to change the secret, `{disabled: true|false}`."""
     require_admin(actor)
     body = await _object(request, services)
-    principal_id = request.path_params["principal_id"]
-    if isinstance(body.get("password"), str):
-        await services.directory.set_secret(actor, principal_id, body["password"])
-    if isinstance(body.get("disabled"), bool):
-        await services.directory.set_disabled(actor, principal_id, body["disabled"])
+    principal_id = path_id(request, "principal_id")
+    password, disabled = text(body, "password", limit=MAX_SECRET), body.get("disabled")
+    if disabled is not None and not isinstance(disabled, bool):
+        raise BadRequest("'disabled' must be true or false.")
+    if password is not None:
+        await services.directory.set_secret(actor, principal_id, password)
+    if disabled is not None:
+        await services.directory.set_disabled(actor, principal_id, disabled)
     return Response(status_code=204)
 
 
 async def group_member(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
-    params = request.path_params
-    await services.directory.membership(
-        actor, params["group_id"], params["member_id"], add=request.method == "PUT"
-    )
+    group, member = path_id(request, "group_id"), path_id(request, "member_id")
+    await services.directory.membership(actor, group, member, add=request.method == "PUT")
     return Response(status_code=204)
 
 
@@ -122,22 +172,22 @@ async def list_roles(request: Request, actor: Actor, services: Services) -> Resp
 async def save_role(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
     body = await _object(request, services)
-    role_id = request.path_params.get("role_id")
-    saved = await services.directory.save_role(actor, body, role_id)
+    role_id = path_id(request, "role_id") if "role_id" in request.path_params else None
+    await services.schemas.refresh_if_changed()
+    saved = await services.directory.save_role(actor, body, role_id, services.schemas.current)
     return JSONResponse(saved, status_code=200 if role_id else 201)
 
 
 async def delete_role(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
-    await services.directory.delete_role(actor, request.path_params["role_id"])
+    await services.directory.delete_role(actor, path_id(request, "role_id"))
     return Response(status_code=204)
 
 
 async def role_assignment(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
-    params = request.path_params
-    add = request.method == "PUT"
-    await services.directory.assignment(actor, params["role_id"], params["principal_id"], add=add)
+    role, principal = path_id(request, "role_id"), path_id(request, "principal_id")
+    await services.directory.assignment(actor, role, principal, add=request.method == "PUT")
     return Response(status_code=204)
 
 
@@ -149,7 +199,7 @@ async def list_assignments(request: Request, actor: Actor, services: Services) -
 async def create_token(request: Request, actor: Actor, services: Services) -> Response:
     """A personal access token: for oneself, or (administrators) for any principal."""
     body = await _object(request, services)
-    principal_id = body.get("principalId") or actor.id
+    principal_id = text(body, "principalId") or actor.id
     if principal_id != actor.id:
         require_admin(actor)
     scopes = body.get("scopes")
@@ -160,11 +210,26 @@ async def create_token(request: Request, actor: Actor, services: Services) -> Re
     days = body.get("expiresInDays")
     if days is not None and (isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650):
         raise BadRequest("expiresInDays must be an integer from 1 to 3650.")
-    name = str(body.get("name") or "personal access token")[:200]
+    name = text(body, "name") or "personal access token"
     created = await services.directory.personal_token(
         actor, principal_id, name, scopes or sorted(actor.scopes), days
     )
     return JSONResponse({"token": created}, status_code=201, headers=NO_STORE)
+
+
+async def list_tokens(request: Request, actor: Actor, services: Services) -> Response:
+    """GET /tokens: one's own personal tokens; `principalId=` (administrators) another's, `*` everyone's."""
+    wanted = request.query_params.get("principalId") or actor.id
+    if wanted != actor.id:
+        require_admin(actor)
+    return JSONResponse(await services.directory.list_tokens(None if wanted == "*" else wanted))
+
+
+async def revoke_token(request: Request, actor: Actor, services: Services) -> Response:
+    """DELETE /tokens/{token_id}: revoke one's own personal token (administrators: anyone's)."""
+    is_admin = actor.permissions.has_right(AdminRight.MANAGE_PERMISSIONS)
+    await services.directory.revoke_token(actor, request.path_params["token_id"], any_owner=is_admin)
+    return Response(status_code=204)
 
 
 async def audit_log(request: Request, actor: Actor, services: Services) -> Response:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from recordbase import __version__
-from recordbase.api.endpoint import Endpoint, PublicHandler, dataservice, public_dataservice
+from recordbase.api.endpoint import Endpoint, dataservice, public_dataservice
 from recordbase.api.http import JSONResponse
 from recordbase.api.openapi_components import STATIC_COMPONENTS
 from recordbase.api.openapi_shapes import JSON, entity_components, ref
@@ -37,6 +37,7 @@ from recordbase.api.operation import (
     fixed,
 )
 from recordbase.core.actors import Actor
+from recordbase.core.permissions import Permissions, visible_schema
 from recordbase.core.schema import Schema
 from recordbase.errors import NotFound
 from recordbase.services import Services
@@ -206,33 +207,40 @@ async def _current_schema(services: Services) -> Schema:
     return services.schemas.current
 
 
-def whole(described: Described) -> PublicHandler:
-    async def openapi_document(request: Request, services: Services) -> Response:
-        schema = await _current_schema(services)
+SpecHandler = Callable[[Request, Services, Permissions | None], Awaitable[Response]]
+
+
+def whole(described: Described) -> SpecHandler:
+    async def openapi_document(request: Request, services: Services, caller: Permissions | None) -> Response:
+        schema = visible_schema(await _current_schema(services), caller)
         return JSONResponse(build_document(described(), schema, services.settings))
 
     return openapi_document
 
 
-def one_dialect(described: Described) -> PublicHandler:
-    async def openapi_dialect(request: Request, services: Services) -> Response:
+def one_dialect(described: Described) -> SpecHandler:
+    async def openapi_dialect(request: Request, services: Services, caller: Permissions | None) -> Response:
         dialect, known = request.path_params["dialect"], dialects(described())
         if dialect not in known:
             raise NotFound(f"No dialect '{dialect}'; there are: {', '.join(known)}.")
-        schema = await _current_schema(services)
+        schema = visible_schema(await _current_schema(services), caller)
         return JSONResponse(build_document(described(), schema, services.settings, dialect))
 
     return openapi_dialect
 
 
-def spec_endpoint(handler: PublicHandler) -> Endpoint:
-    """Token required unless the `openapi_public` setting says otherwise."""
+def spec_endpoint(handler: SpecHandler) -> Endpoint:
+    """Token required unless the `openapi_public` setting says otherwise; with a token, the document
+    shows only the entities and fields the caller may see."""
 
     async def with_actor(request: Request, actor: Actor, services: Services) -> Response:
-        return await handler(request, services)
+        return await handler(request, services, actor.permissions)
 
-    with_actor.__name__ = handler.__name__
-    public, protected = public_dataservice(handler), dataservice(with_actor)
+    async def anonymous(request: Request, services: Services) -> Response:
+        return await handler(request, services, None)
+
+    with_actor.__name__ = anonymous.__name__ = handler.__name__
+    public, protected = public_dataservice(anonymous), dataservice(with_actor)
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services

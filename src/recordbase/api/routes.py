@@ -21,7 +21,7 @@ from functools import cache
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from recordbase.api import identity, observability, openapi
+from recordbase.api import events_stream, identity, observability, openapi, webhooks
 from recordbase.api.dataservice import attachments, query, records, schema, sql, transfer, unsupported
 from recordbase.api.endpoint import Endpoint, Handler, dataservice, pipeliner
 from recordbase.api.openapi_shapes import JSON, UUID, batch_name, pipeliner_name, query_page_name, ref
@@ -148,6 +148,10 @@ IMPORT_SUMMARY = fixed(
 )
 CSV_FILE = fixed({"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}})
 EXPORT_FORMAT = Param("format", "query", fixed({"type": "string", "enum": ["csv", "jsonl"]}), "csv or jsonl")
+ESCAPE_FORMULAS = Param(
+    "escapeFormulas", "query", fixed({"type": "boolean"}),
+    "CSV: prefix `'` to text cells starting with = + - @ tab or CR (default: setting export_escape_formulas)",
+)  # fmt: skip
 ODATA = (
     Param("$filter", "query", STRING, "OData filter (docs/query.md)"),
     Param("$orderby", "query", STRING, "OData order"),
@@ -166,7 +170,8 @@ def transfer_operations(base: str, ident: str, tag: str, generic: bool) -> tuple
                   f"{ident}_bulk_upload_errors", "The rows an import refused, as CSV", tag, STRING,
                   errors=(401, 403, 404), media="text/csv", described_names=names),
         Operation("GET", f"{base}/export", dataservice(transfer.export), f"{ident}_export",
-                  "Every record as CSV or JSON lines", tag, STRING, params=(EXPORT_FORMAT, *ODATA),
+                  "Every record as CSV or JSON lines", tag, STRING,
+                  params=(EXPORT_FORMAT, ESCAPE_FORMULAS, *ODATA),
                   media="text/csv|application/x-ndjson", described_names=names),
     )  # fmt: skip
 
@@ -307,6 +312,25 @@ def admin(method: str, path: str, handler: Handler, name: str, summary: str, **m
                      errors=WRITE_ERRORS, **more)  # type: ignore[arg-type]  # fmt: skip
 
 
+WEBHOOKS, WEBHOOK = "/webhooks", "/webhooks/{webhook_id}"
+WEBHOOK_ADMINISTRATION = (
+    admin("GET", WEBHOOKS, webhooks.list_webhooks, "list_webhooks", "Webhook subscriptions", response=ANY),
+    admin("POST", WEBHOOKS, webhooks.create_webhook, "create_webhook",
+          "Subscribe a URL to record events (docs/events.md)", response=ANY, body=OBJECT, status=201),
+    admin("GET", WEBHOOK, webhooks.get_webhook, "get_webhook", "One webhook subscription", response=ANY),
+    admin("PATCH", WEBHOOK, webhooks.update_webhook, "update_webhook", "Disable or enable a subscription",
+          response=ANY, body=OBJECT),
+    admin("DELETE", WEBHOOK, webhooks.delete_webhook, "delete_webhook", "Delete a subscription", status=204),
+    admin("GET", WEBHOOK + "/deliveries", webhooks.list_deliveries, "webhook_deliveries",
+          "A subscription's delivery log", response=ANY,
+          params=(Param("limit", "query", fixed({"type": "integer"}), "How many, newest first."),
+                  Param("start", "query", fixed({"type": "integer"}), "How many to skip."))),
+    admin("POST", WEBHOOK + "/deliveries/{delivery_id}/redeliver", webhooks.redeliver, "redeliver",
+          "Send a delivery again", response=ANY, status=202),
+)  # fmt: skip
+"""Webhook subscriptions and their delivery logs (docs/events.md); before `/{kind}`, which would take them."""
+
+TOKEN_OWNER = Param("principalId", "query", STRING, "Administrators: another's tokens; `*`: everyone's")
 ADMINISTRATION = Group(
     (
         admin("GET", "/roles", identity.list_roles, "list_roles", "Roles", response=ANY),
@@ -323,6 +347,10 @@ ADMINISTRATION = Group(
               response=ANY),
         admin("POST", "/tokens", identity.create_token, "create_token", "Create a personal access token",
               response=ANY, body=OBJECT, status=201),
+        admin("GET", "/tokens", identity.list_tokens, "list_tokens", "Personal access tokens (no secrets)",
+              response=ANY, params=(TOKEN_OWNER,)),
+        admin("DELETE", "/tokens/{token_id}", identity.revoke_token, "revoke_token",
+              "Revoke a personal access token", status=204),
         admin("GET", "/audit", identity.audit_log, "audit", "The audit log", response=ANY),
         admin("PATCH", "/principals/{principal_id}", identity.update_principal, "update_principal",
               "Change a principal", body=OBJECT, status=204),
@@ -330,6 +358,7 @@ ADMINISTRATION = Group(
               "Add a group member", status=204),
         admin("DELETE", "/groups/{group_id}/members/{member_id}", identity.group_member, "remove_member",
               "Remove a group member", status=204),
+        *WEBHOOK_ADMINISTRATION,
         admin("GET", "/{kind}", identity.list_principals, "list_principals", "Users, groups or clients",
               response=ANY),
         admin("POST", "/{kind}", identity.create_principal, "create_principal",
@@ -390,10 +419,27 @@ def pipeliner_op(
                      described_names=BY_NAME, **more)  # type: ignore[arg-type]  # fmt: skip
 
 
+def pipeliner_webhooks(method: str, tail: str, handler: Handler, name: str, summary: str, data: Shape,
+                       **more: object) -> Operation:
+    return Operation(method, "/entities/Webhooks" + tail, pipeliner(handler), f"pipeliner_webhooks_{name}",
+                     summary, "Pipeliner Webhooks", pipeliner_answer(data), dialect=PIPELINER,
+                     errors=PIPELINER_ERRORS, error_body="PipelinerError", **more)  # type: ignore[arg-type]  # fmt: skip
+
+
+PIPELINER_WEBHOOKS = (
+    pipeliner_webhooks("GET", "", webhooks.pipeliner_list, "list", "Your webhooks",
+                       fixed({"type": "array", "items": {"type": "object"}})),
+    pipeliner_webhooks("POST", "", webhooks.pipeliner_create, "create", "Create a webhook (docs/events.md)",
+                       OBJECT, body=OBJECT, status=201),
+    pipeliner_webhooks("DELETE", "/{id}", webhooks.pipeliner_delete, "delete", "Delete a webhook", STRING),
+)  # fmt: skip
+"""Pipeliner's `Webhooks` entity onto recordbase's subscriptions; before `{entity_name}`."""
+
 PIPELINER_RECORD = per_entity(pipeliner_name)
 PIPELINER_ITEMS = fixed({"type": "array", "items": {"type": ["object", "string"]}})
 PIPELINER_API = Group(
     (
+        *PIPELINER_WEBHOOKS,
         pipeliner_op("POST", "/batch-modify", pipeliner_records.batch_modify, "batch_modify",
                      "Create and update records (rollback-method)", PIPELINER_ITEMS,
                      body=fixed({"type": "array", "items": {"type": "object"}})),
@@ -461,7 +507,19 @@ OPERATIONS = Group(
 )  # fmt: skip
 """Health, metrics and the OpenAPI description come before the `/api` mount, which would take them."""
 
-GROUPS = (OAUTH, ADMINISTRATION, OPERATIONS, PIPELINER_API, DATASERVICE_API)
+EVENTS = Group(
+    (
+        Operation("GET", "/api/events", dataservice(events_stream.stream_events), "events_stream",
+                  "Committed changes as Server-Sent Events (docs/events.md)", "Events", STRING,
+                  media="text/event-stream",
+                  params=(Param("entity", "query", STRING, "Entity names (repeat, or comma-separated)."),
+                          Param("lastEventId", "query", STRING, "Resume after this event id (or send "
+                                "the Last-Event-ID header).")), errors=(400, 401, 403, 404)),
+    )
+)  # fmt: skip
+"""The live change stream; before the `/api` mount, which would take it."""
+
+GROUPS = (OAUTH, ADMINISTRATION, OPERATIONS, EVENTS, PIPELINER_API, DATASERVICE_API)
 """Served in this order (the docs' static files between OPERATIONS and the mounts)."""
 
 # Starlette -------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import anyio
 
 from recordbase.core.actors import Actor
+from recordbase.core.events import Event, Operation, new_event
 from recordbase.core.expand import expand
 from recordbase.core.fields.temporal import truncate_ms
 from recordbase.core.file_values import (
@@ -53,6 +54,7 @@ from recordbase.files.store import BlobStore, delete_prefix
 from recordbase.files.sweeper import SweepReport, sweep
 
 logger = logging.getLogger("recordbase.files")
+STARTUP_CHECK_SECONDS = 5.0
 Record = dict[str, Any]
 
 
@@ -63,6 +65,7 @@ class FileRecordWriter(Protocol):
         self, entity: Entity, ids: Collection[str], *, for_delete: bool
     ) -> dict[str, Record]: ...
     async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
+    async def append_events(self, events: Sequence[Event]) -> None: ...
 
 
 class FileRecordStore(Protocol):
@@ -260,9 +263,38 @@ class FileService:
         cutoff = datetime.now(UTC) - (self.limits.sweep_grace if grace is None else grace)
         return await sweep(self.blobs, self._kept, cutoff)
 
+    async def ping(self) -> None:
+        """Raise `FileStorageError` naming the cause in words unless the blob store answers."""
+        probe = getattr(self.blobs, "ping", None)
+        if probe is not None:
+            await probe()
+            return
+        async for _ in self.blobs.list("readyz-probe/"):
+            break
+
+    async def check_storage(self, seconds: float = STARTUP_CHECK_SECONDS) -> str | None:
+        """At start-up: whether the store (S3: the bucket, with these credentials) can be used.
+
+        A failure is logged, not fatal: the server starts, `/readyz` answers 503 naming the cause,
+        and file requests answer 503 `FILE_STORAGE_UNAVAILABLE` until the store is fixed.
+        """
+        try:
+            async with asyncio.timeout(seconds):
+                await self.ping()
+        except FileStorageError as error:
+            problem = error.message
+        except TimeoutError:
+            problem = f"File storage is unavailable: no answer within {seconds:g} s."
+        else:
+            return None
+        logger.error("file storage check at start-up failed: %s", problem)
+        return problem
+
     @asynccontextmanager
     async def sweeping(self) -> AsyncIterator[None]:
-        """Run `sweep_forever` in the background while the block runs (not at all if the interval is 0)."""
+        """Check the store, then run `sweep_forever` in the background while the block runs (not at
+        all if the interval is 0)."""
+        await self.check_storage()
         if self.limits.sweep_interval <= timedelta(0):
             yield
             return
@@ -321,13 +353,17 @@ async def _swap_locked(
     value = current.get(field.name)
     previous = StoredFile.from_value(value) if value else None
     new = make(previous)
-    changes = {
-        field.name: None if new is None else new.to_value(),
-        "UpdatedBy": actor.id,
-        "UpdateTime": truncate_ms(datetime.now(UTC)),
-    }
+    moment = truncate_ms(datetime.now(UTC))
+    value = None if new is None else new.to_value()
+    changes = {field.name: value, "UpdatedBy": actor.id, "UpdateTime": moment}
     await writer.update_many(entity, [(rid, changes)])
-    return {**current, **changes, "Revision": current.get("Revision", 0) + 1}, previous
+    revision = current.get("Revision", 0) + 1
+    event = new_event(
+        entity.name, entity.id, rid, Operation.UPDATED, revision=revision, fields=[field.name],
+        actor_id=actor.id, owner_id=current.get("CreatedBy"), at=moment.timestamp(),
+    )  # fmt: skip
+    await writer.append_events([event])
+    return {**current, **changes, "Revision": revision}, previous
 
 
 async def cleanup_prefixes(blobs: BlobStore, prefixes: Sequence[str]) -> None:

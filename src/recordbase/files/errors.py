@@ -5,7 +5,7 @@ They extend the one hierarchy in `recordbase.errors`, so the API renders them li
 
 from __future__ import annotations
 
-from recordbase.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RecordbaseError
+from recordbase.errors import BadRequest, NotFound, PayloadTooLarge, RecordbaseError
 
 
 class NotAFileField(BadRequest):
@@ -48,16 +48,12 @@ class RangeNotSatisfiable(RecordbaseError):
         self.size = size
 
 
-class FileUpdateConflict(Conflict):
-    """The record kept changing under an upload or delete; retrying is safe."""
-
-    code = "FILE_UPDATE_CONFLICT"
-
-
 class FileStorageError(RecordbaseError):
-    """The blob store failed (unreachable, refused a write, out of space); nothing was changed."""
+    """The blob store failed (unreachable, refused the credentials, no bucket, out of space); nothing
+    was changed. The message says what failed in a few words; endpoint, bucket, keys and the store's
+    own report go to the log only."""
 
-    code = "FILE_STORAGE_ERROR"
+    code = "FILE_STORAGE_UNAVAILABLE"
 
 
 class FileContentMissing(RecordbaseError):

@@ -8,6 +8,7 @@ streamed in `read_chunk` pieces.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import obstore
-from obstore.exceptions import BaseError, NotFoundError
+from obstore.exceptions import (
+    BaseError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
 from obstore.store import LocalStore, S3Store
 
 from recordbase.files.errors import BlobNotFound, FileStorageError
@@ -28,17 +34,45 @@ if TYPE_CHECKING:
 
 PART_SIZE = 5 * 1024 * 1024  # S3's smallest multipart part
 READ_CHUNK = 256 * 1024
+PING_PREFIX = "readyz-probe/"
+logger = logging.getLogger("recordbase.files")
+
+# What the store's report says, in words a client or an operator may see (no endpoint, bucket or key).
+_CAUSES = (
+    (("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "Forbidden", "403"),
+     "the file storage refused the credentials"),
+    (("NoSuchBucket",), "the file storage bucket does not exist"),
+    (("error sending request", "Connection refused", "connect", "timed out", "dns error"),
+     "the file storage cannot be reached"),
+    (("No space left", "ENOSPC", "Quota"), "the file storage is full"),
+)  # fmt: skip
+
+
+def describe(error: BaseException) -> str:
+    """A short account of a store failure, in words, for answers and `/readyz`."""
+    if isinstance(error, PermissionDeniedError | UnauthenticatedError):
+        return "the file storage refused the credentials"
+    report = str(error)
+    for needles, words in _CAUSES:
+        if any(needle in report for needle in needles):
+            return words
+    return "the file storage failed"
 
 
 @asynccontextmanager
 async def storage_errors(action: str, key: str) -> AsyncIterator[None]:
-    """Turn a store's own exceptions into `BlobNotFound` / `FileStorageError`; let others pass."""
+    """Turn a store's own exceptions into `BlobNotFound` / `FileStorageError`; let others pass.
+
+    The store's report (endpoint, bucket, request dump) is logged; the error carries only words.
+    """
     try:
         yield
     except (FileNotFoundError, NotFoundError):
         raise BlobNotFound(key) from None
     except (BaseError, OSError) as error:
-        raise FileStorageError(f"File storage failed to {action} '{key}': {error}") from error
+        words = describe(error)
+        logger.warning("file storage failed to %s %s: %s", action, key, error)
+        raise FileStorageError(f"File storage is unavailable: {words}; try again later.") from None
 
 
 async def split_head(chunks: AsyncIterable[bytes], limit: int) -> tuple[bytes, AsyncIterator[bytes] | None]:
@@ -104,6 +138,14 @@ class ObjectBlobStore:
                 with contextlib.suppress(BlobNotFound):
                     async with storage_errors("delete", key):
                         await obstore.delete_async(self.store, key)
+
+    async def ping(self) -> None:
+        """Raise `FileStorageError` (naming the cause in words) unless the store answers a listing."""
+        try:
+            async with storage_errors("list", PING_PREFIX):
+                await obstore.list(self.store, PING_PREFIX, chunk_size=1).collect_async()
+        except BlobNotFound:  # a missing S3 bucket answers "not found" to a listing
+            raise FileStorageError("File storage is unavailable: the bucket does not exist.") from None
 
     async def list(self, prefix: str = "") -> AsyncIterator[BlobInfo]:
         async with storage_errors("list", prefix or "/"):

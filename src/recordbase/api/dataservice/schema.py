@@ -16,15 +16,22 @@ from recordbase.api.dataservice.schema_wire import (
 )
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.core.actors import Actor
+from recordbase.core.catalog import changes_access_control
 from recordbase.core.permissions import AdminRight
+from recordbase.core.query.limits import MAX_START
 from recordbase.errors import BadRequest
 from recordbase.services import Services
 
 
 async def list_entities(request: Request, actor: Actor, services: Services) -> Response:
-    """Every entity with View All Schema; otherwise those the caller has some access to."""
-    schema = services.schemas.current
+    """Every entity with View All Schema; otherwise those the caller has some access to.
+
+    A listing checks the stored schema version first (one tiny query; record reads do not), so a
+    change made by another process (`recordbase schema apply`) shows at once, on SQLite too.
+    """
     actor.permissions.require_schema_read()
+    await services.schemas.refresh_if_changed()
+    schema = services.schemas.current
     visible = [e for e in schema.entities if actor.permissions.can_view_entity(e)]
     return JSONResponse([entity_json(e, schema, actor.permissions.schema_fields(e)) for e in visible])
 
@@ -64,12 +71,15 @@ async def update_entity(request: Request, actor: Actor, services: Services) -> R
     body = await json_body(request, services.settings.max_body_bytes)
     _, entity = await services.records.entity(request.path_params["entity_id"])
     patch = parse_entity_patch(body, services.schemas.current)
+    if changes_access_control(entity, patch):
+        actor.permissions.require_right(AdminRight.MANAGE_PERMISSIONS)
     updated = await services.schema_service.update_entity(entity.id, patch, actor.id)
     return JSONResponse(entity_json(updated, services.schemas.current))
 
 
 async def list_choice_sets(request: Request, actor: Actor, services: Services) -> Response:
     _require_choice_sets(actor, services)
+    await services.schemas.refresh_if_changed()
     return JSONResponse([choice_set_json(c) for c in services.schemas.current.choice_sets])
 
 
@@ -95,7 +105,7 @@ async def choice_set_values(request: Request, actor: Actor, services: Services) 
     if choice_set is None:
         await services.schemas.refresh_if_changed()
         choice_set = services.schemas.current.choice_set(ref)
-    start = int_param(request, "start", _body_int(body, "start", 0), 0, 2**31)
+    start = int_param(request, "start", _body_int(body, "start", 0), 0, MAX_START)
     limit = int_param(request, "limit", _body_int(body, "limit", 1000), 1, 1000)
     values = choice_values_json(choice_set)
     page = values[start : start + limit]
@@ -105,6 +115,6 @@ async def choice_set_values(request: Request, actor: Actor, services: Services) 
 def _body_int(body: object, key: str, default: int) -> int:
     """The TypeScript SDK sends start/limit in the body; the Python SDK in the query string."""
     value = body.get(key, default) if isinstance(body, dict) else default
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadRequest(f"'{key}' must be a non-negative integer.")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_START:
+        raise BadRequest(f"'{key}' must be an integer from 0 to {MAX_START}.")
     return value

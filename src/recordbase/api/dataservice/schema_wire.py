@@ -1,4 +1,5 @@
-"""The UiPath wire form of entities, fields and choice sets (uipath-sdk-wire.md §5), both directions."""
+"""The UiPath wire form of entities, fields and choice sets, both directions
+(docs/compat-uipath.md#schema-wire-form)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,30 @@ BY_SQL_TYPE = {
     "DATETIME": FieldType.DATETIME,
     "UNIQUEIDENTIFIER": FieldType.UUID,
 }
+DISPLAY_TYPES = frozenset({"basic", *BY_DISPLAY_TYPE})
+# Keys a field, its sqlType or an entity body may carry: what the uipath SDKs send on create
+# (docs/compat-uipath.md) and what recordbase renders (so fetched metadata can be sent back).
+# Anything else is refused by name: a misspelt `type` must not silently make a text field.
+FIELD_KEYS = frozenset(
+    {
+        "id", "name", "displayName", "description", "sqlType", "fieldDisplayType", "isPrimaryKey",
+        "isForeignKey", "isExternalField", "isHiddenField", "isUnique", "isRequired", "isSystemField",
+        "isAttachment", "isRbacEnabled", "isEncrypted", "defaultValue", "choiceSetId", "choicesetId",
+        "ChoiceSetId", "referenceEntityName", "referenceFieldName", "referenceName", "referenceType",
+        "referenceEntity", "referenceChoiceset", "referenceField",
+    }
+)  # fmt: skip
+SQL_TYPE_KEYS = frozenset(
+    {"name", "Name", "lengthLimit", "LengthLimit", "maxValue", "MaxValue", "minValue", "MinValue",
+     "decimalPrecision", "DecimalPrecision"}
+)  # fmt: skip
+ENTITY_KEYS = frozenset(
+    {
+        "id", "name", "displayName", "description", "entityType", "isRbacEnabled", "fields",
+        "entityDefinition", "folderId", "isInsightsEnabled", "externalFields", "entityClassId",
+        "sourceJoinConditionDetails", "sourceJoinCriteria", "recordCount",
+    }
+)  # fmt: skip
 SYSTEM_FIELD_WIRE = [
     ("Id", "UNIQUEIDENTIFIER", True),
     ("CreatedBy", "UNIQUEIDENTIFIER", False),
@@ -74,7 +99,7 @@ def entity_json(
     if with_fields:
         body["fields"] = [
             *(_system_field(*s) for s in SYSTEM_FIELD_WIRE),
-            *(field_json(f, schema) for f in entity.fields),
+            *(field_json(f, schema) for f in entity.fields if visible is None or f.name in visible),
         ]
     return body
 
@@ -190,6 +215,12 @@ def parse_entity_draft(body: Any, schema: Schema) -> EntityDraft:
     nested = body.get("entityDefinition")
     definition: dict[str, Any] = nested if isinstance(nested, dict) else body
     _refuse_federated(definition)
+    refuse_unknown_keys(body, ENTITY_KEYS, "The entity")
+    refuse_unknown_keys(definition, ENTITY_KEYS, "The entity definition")
+    for where in (body, definition):
+        wrong = [k for k in ("name", "displayName", "description") if not isinstance(where.get(k) or "", str)]
+        if wrong:
+            raise SchemaError(f"The entity's {', '.join(wrong)} must be a string.")
     fields = definition.get("fields") or []
     if not isinstance(fields, list):
         raise BadRequest("'fields' must be an array.")
@@ -241,8 +272,13 @@ def parse_entity_patch(body: Any, schema: Schema) -> EntityPatch:
 def parse_field(body: Any, schema: Schema) -> Field:
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         raise BadRequest("Each field must be an object with a 'name'.")
+    refuse_unknown_keys(body, FIELD_KEYS, f"Field '{body['name']}'")
     given = body.get("sqlType")
-    sql_type: dict[str, Any] = given if isinstance(given, dict) else {}
+    if given is not None and not isinstance(given, dict):
+        raise SchemaError(f"Field '{body['name']}': 'sqlType' must be an object with a 'name'.")
+    sql_type: dict[str, Any] = given or {}
+    refuse_unknown_keys(sql_type, SQL_TYPE_KEYS, f"Field '{body['name']}' sqlType")
+    _check_texts(body)
     kind = _field_type(body, sql_type)
     return Field(
         id="",
@@ -282,13 +318,36 @@ def parse_choice_set_draft(body: Any) -> ChoiceSetDraft:
     )
 
 
+def refuse_unknown_keys(body: dict[str, Any], known: frozenset[str], where: str) -> None:
+    unknown = sorted(str(key) for key in body if key not in known)
+    if unknown:
+        raise SchemaError(f"{where}: unknown key(s) {', '.join(repr(k[:100]) for k in unknown[:20])}.")
+
+
+TEXT_KEYS = ("displayName", "description", "choiceSetId", "choicesetId", "ChoiceSetId",
+             "referenceEntityName", "referenceFieldName", "fieldDisplayType")  # fmt: skip
+
+
+def _check_texts(body: dict[str, Any]) -> None:
+    """Names and labels are strings (or null): a number or object is refused, not stringified."""
+    wrong = [key for key in TEXT_KEYS if body.get(key) is not None and not isinstance(body[key], str)]
+    if wrong:
+        raise SchemaError(f"Field '{body['name']}': {', '.join(wrong)} must be a string.")
+
+
 def _field_type(body: dict[str, Any], sql_type: dict[str, Any]) -> FieldType:
     display = str(body.get("fieldDisplayType") or "").lower()
     if display in BY_DISPLAY_TYPE:
         return BY_DISPLAY_TYPE[display]
-    name = str(sql_type.get("name") or "NVARCHAR").upper()
+    if display and display not in DISPLAY_TYPES:
+        given = body["fieldDisplayType"][:100]
+        raise SchemaError(f"Field '{body['name']}': unknown fieldDisplayType '{given}'.")
+    raw_name = sql_type.get("name", sql_type.get("Name"))
+    if raw_name is not None and not isinstance(raw_name, str):
+        raise SchemaError(f"Field '{body['name']}': sqlType.name must be a string.")
+    name = str(raw_name or "NVARCHAR").upper()
     if name not in BY_SQL_TYPE:
-        raise SchemaError(f"Field '{body['name']}': unknown sqlType '{name}'.")
+        raise SchemaError(f"Field '{body['name']}': unknown sqlType '{name[:100]}'.")
     return BY_SQL_TYPE[name]
 
 

@@ -25,6 +25,8 @@ class QueryLimits:
 
 
 DEFAULT_LIMITS = QueryLimits()
+MAX_START = 2**31
+"""The largest offset (`start`, `$skip`) any list takes; beyond it is a 400, never a database overflow."""
 
 
 def count_conditions(node: Node | None) -> int:
@@ -59,11 +61,12 @@ def check_size(node: Node | None, limits: QueryLimits) -> None:
 
 
 def page_start(value: Any, where: str, errors: list[FieldError]) -> int:
-    """`start` (offset): a non-negative integer, 0 when absent."""
+    """`start` (offset): an integer from 0 to MAX_START, 0 when absent."""
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        errors.append(FieldError(where, "INVALID_START", f"'{where}' must be a non-negative integer."))
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_START:
+        message = f"'{where}' must be an integer from 0 to {MAX_START}."
+        errors.append(FieldError(where, "INVALID_START", message))
         return 0
     return value
 

@@ -1,4 +1,5 @@
-"""Parse the Pipeliner list parameters (spec-notes §2.4) into the query AST and a page window.
+"""Parse the Pipeliner list parameters (docs/compat-pipeliner.md#list-parameters) into the query
+AST and a page window.
 
     GET …/entities/Accounts?filter[name]=Acme&filter-op[name]=icontains&order-by=-created&first=50
 
@@ -17,6 +18,7 @@ Pipeliner's operators and paging, not its field naming.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +31,8 @@ from recordbase.errors import FieldError, InvalidQuery
 
 DEFAULT_FIRST = 30
 MAX_FIRST = 100
+COUNT = re.compile(r"^[0-9]{1,9}$")
+"""ASCII digits only (`str.isdigit` takes '²', which `int` refuses), and few enough to convert at once."""
 TEXT_TYPES = frozenset({FieldType.TEXT, FieldType.MULTILINE_TEXT})
 
 ONE_OR_ANY: dict[str, tuple[Operator, Logic]] = {
@@ -61,6 +65,8 @@ class ListQuery:
     from_end: bool
     last: int | None
     load_only: tuple[str, ...] | None
+    load_paths: tuple[tuple[str, ...], ...] = ()
+    """The dot paths of `load-only` (core names): what they show must be readable."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,8 @@ def parse_list(
     from_end = before is not None or (last is not None and first is None)
     keep = last if first is not None else None
     load_only = tuple(_names(single["load-only"])) if "load-only" in single else None
-    return ListQuery(query, after, before, from_end, keep, load_only)
+    paths = tuple(translate(name) for name in load_only or () if "." in name)
+    return ListQuery(query, after, before, from_end, keep, load_only, paths)
 
 
 def _check_window(
@@ -119,8 +126,9 @@ def _check_window(
 def _count(raw: str | None, name: str, errors: list[FieldError]) -> int | None:
     if raw is None or raw == "":
         return None
-    if raw.strip().isdigit() and 1 <= int(raw) <= MAX_FIRST:
-        return int(raw)
+    text = raw.strip()
+    if COUNT.match(text) and 1 <= int(text) <= MAX_FIRST:
+        return int(text)
     message = f"'{name}' must be an integer from 1 to {MAX_FIRST}."
     errors.append(FieldError(name, "INVALID_PARAMETER", message))
     return None

@@ -41,6 +41,12 @@ FUNCTIONS = frozenset(
 (sqlglot writes each backend's spelling). Any other function, above all one sqlglot does not know
 (`Anonymous`), is refused: the allow-list is what keeps file and server functions out."""
 
+TYPES = frozenset(
+    {"INT", "BIGINT", "SMALLINT", "TEXT", "VARCHAR", "CHAR", "DOUBLE", "FLOAT", "DECIMAL", "BOOLEAN", "DATE",
+     "TIMESTAMP", "TIMESTAMPTZ"}
+)  # fmt: skip
+"""Types a CAST may name; others (PostgreSQL's `regclass`, `oid`, …) would read the system catalog."""
+
 REFUSED: tuple[tuple[type[exp.Expr], str], ...] = (
     (exp.DML, "a write (INSERT, UPDATE, DELETE, MERGE)"),
     (exp.DDL, "a schema change (CREATE, DROP, ALTER)"),
@@ -78,6 +84,8 @@ def check(tree: exp.Expr) -> None:
         for kind, what in REFUSED:
             if isinstance(node, kind):
                 raise SqlRefused(f"The statement contains {what}; only reads are allowed.")
+        if isinstance(node, exp.DataType) and node.this.name not in TYPES:
+            raise SqlRefused(f"Type {node.sql(dialect=DIALECT)} is not allowed in a CAST.")
         if isinstance(node, exp.Func) and type(node).__name__ not in FUNCTIONS:
             name = _function_name(node)
             raise SqlRefused(f"Function {name}() is not allowed (docs/sql.md lists those that are).")
