@@ -4,6 +4,12 @@ beside the same SQL run directly through the driver (aiosqlite / asyncpg) in the
     .venv/bin/python bench/query.py                      # 100k and 1M records, both backends (~15 min)
     .venv/bin/python bench/query.py --sizes 100000       # one size
     .venv/bin/python bench/query.py --smoke              # seconds: 3,000 records (CI)
+    .venv/bin/python bench/query.py --only aggregate,sql # the aggregate and SQL scenarios alone
+
+Aggregate scenarios (`groupBy`/`aggregates`/`binnings` in the query body) are timed like the others.
+SQL scenarios (`query/execute`, docs/sql.md) time `raw` as the rewritten SQL (entity references turned
+into permission subqueries) run through the driver; `query` adds parsing, checking and rewriting with
+sqlglot and decoding the rows, so `query / raw` on the `WHERE Id = …` scenario is the rewrite's cost.
 
 For each scenario the script runs one traced call to capture every statement the engine sends (page,
 count, expansion), then times, interleaved: `raw` = the captured SQL texts and arguments executed on a
@@ -49,8 +55,10 @@ from recordbase.api.dataservice.query import render
 from recordbase.app import create_app
 from recordbase.core.actors import SYSTEM
 from recordbase.core.query import Query, parse_query
-from recordbase.core.query.service import QueryPage, QueryRequest
+from recordbase.core.query.aggregate import parse_aggregation
+from recordbase.core.query.service import AggregatePage, QueryRequest
 from recordbase.core.schema import Entity
+from recordbase.core.sql.service import SqlOptions
 from recordbase.schemafile import load_document
 from recordbase.services import Services
 from recordbase.settings import Settings
@@ -84,6 +92,9 @@ class Scenario:
     body: dict[str, Any]
     level: int = 0
     cursor: str | None = None
+    kind: str = "records"
+    """`records` (a page of records), `aggregate` (groups or bins), or `sql` (`sql` through query/execute)."""
+    sql: str = ""
 
 
 @dataclass
@@ -271,18 +282,31 @@ def tracing(log: list[Statement]) -> Iterator[None]:
         TimedConnection.fetch = original  # type: ignore[method-assign]
 
 
-async def query_call(bench: Bench, scenario: Scenario) -> tuple[QueryPage, Query]:
+async def query_call(bench: Bench, scenario: Scenario) -> tuple[Any, Query]:
+    if scenario.kind == "sql":
+        return await bench.services.sql.execute(scenario.sql, SqlOptions(), SYSTEM), Query()
     query = parse_query(scenario.body)
+    spec = parse_aggregation(scenario.body)
+    if spec is not None:
+        return await bench.services.query.aggregate("Bench", query, spec, SYSTEM), query
     request = QueryRequest(query, scenario.level, after=scenario.cursor)
     return await bench.services.query.run("Bench", request, SYSTEM), query
 
 
 async def engine_call(bench: Bench, scenario: Scenario) -> bytes:
-    page, query = await query_call(bench, scenario)
-    return orjson.dumps(render(page, scenario.level, query.select, SYSTEM))
+    found, query = await query_call(bench, scenario)
+    if scenario.kind == "sql":
+        return orjson.dumps({"results": found})
+    if isinstance(found, AggregatePage):
+        return orjson.dumps({"totalRecordCount": found.total, "value": found.rows})
+    return orjson.dumps(render(found, scenario.level, query.select, SYSTEM))
 
 
 async def http_call(bench: Bench, scenario: Scenario) -> None:
+    if scenario.kind == "sql":
+        response = await bench.http.post("/api/v1/query/execute", json={"query": scenario.sql})
+        assert response.status_code == 200, response.text[:300]
+        return
     body = {**scenario.body, "cursor": scenario.cursor} if scenario.cursor else scenario.body
     response = await bench.http.post(
         f"/api/EntityService/Bench/query?expansionLevel={scenario.level}", json=body
@@ -298,8 +322,11 @@ async def timed(call: Callable[[], Awaitable[Any]]) -> float:
 
 async def measure(bench: Bench, scenario: Scenario, budget: float, most: int) -> Figure:
     statements: list[Statement] = []
-    with tracing(statements):
-        await engine_call(bench, scenario)
+    if scenario.kind == "sql":
+        statements.append((bench.services.sql.rewritten(scenario.sql, SYSTEM), ()))
+    else:
+        with tracing(statements):
+            await engine_call(bench, scenario)
 
     async def raw() -> None:
         for statement in statements:
@@ -380,6 +407,42 @@ async def scenarios(bench: Bench, stores: list[str]) -> list[Scenario]:
     ]
 
 
+async def aggregate_scenarios(bench: Bench) -> list[Scenario]:
+    """Groups, bins and the SQL dialect over the same records."""
+    point = (await bench.services.sql.execute(f"SELECT Id FROM Bench WHERE sku = 'SKU{bench.size // 2:08d}'",
+                                              SqlOptions(), SYSTEM))[0]["Id"]  # fmt: skip
+    cheap = {"queryFilters": [where("amount", "<", "500")]}
+    totals = {
+        "aggregates": [
+            {"function": "COUNT", "field": "Id"},
+            {"function": "SUM", "field": "amount"},
+            {"function": "AVG", "field": "qty"},
+        ]
+    }
+    by_qty = {
+        "groupBy": ["qty"],
+        "limit": 100,
+        "aggregates": [{"function": "COUNT", "field": "Id"}, {"function": "MAX", "field": "amount"}],
+    }
+    bins = {
+        "filterGroup": cheap,
+        "binnings": [{"fieldName": "amount", "binSize": 100, "aggregateFunction": "COUNT", "alias": "n"}],
+    }
+    return [
+        Scenario("aggregate: COUNT + SUM(amount) + AVG(qty) over all", totals, kind="aggregate"),
+        Scenario("aggregate: group by `qty` (100 groups), COUNT + MAX(amount)", by_qty, kind="aggregate"),
+        Scenario("aggregate: bins of 100 on `amount` where amount < 500, COUNT", bins, kind="aggregate"),
+        Scenario("SQL: `SELECT sku, amount FROM Bench WHERE Id = …` (the rewrite's cost)", {}, kind="sql",
+                 sql=f"SELECT sku, amount FROM Bench WHERE Id = '{point}'"),
+        Scenario("SQL: GROUP BY qty, COUNT, SUM(amount), ORDER BY LIMIT 10", {}, kind="sql",
+                 sql="SELECT qty, COUNT(Id) AS n, SUM(amount) AS total FROM Bench GROUP BY qty "
+                     "ORDER BY total DESC LIMIT 10"),
+        Scenario("SQL: JOIN Store, GROUP BY city, LIMIT 10", {}, kind="sql",
+                 sql="SELECT s.city, COUNT(b.Id) AS n FROM Bench b JOIN Store s ON s.Id = b.store "
+                     "WHERE b.amount < 100 GROUP BY s.city ORDER BY n DESC LIMIT 10"),
+    ]  # fmt: skip
+
+
 async def drop_create_time_index(bench: Bench, item: Entity) -> None:
     """The experiment of docs/benchmarks.md: the same newest-first page without the CreateTime index."""
     statement = f'DROP INDEX "{tables.index_name(f"ct_{item.id}")}"'
@@ -392,15 +455,18 @@ async def drop_create_time_index(bench: Bench, item: Entity) -> None:
     await analyze(bench)
 
 
-async def run_backend(backend: str, size: int, budget: float, most: int) -> list[str]:
+async def run_backend(backend: str, size: int, budget: float, most: int, only: set[str]) -> list[str]:
     async with opened(backend, size) as bench:
         store, item = await define(bench)
         started = time.perf_counter()
         stores = await seed(bench, store, item)
         print(f"-- {backend} {size:,}: seeded in {time.perf_counter() - started:.0f} s", flush=True)
-        for scenario in await scenarios(bench, stores):
+        chosen = [*await scenarios(bench, stores), *await aggregate_scenarios(bench)]
+        for scenario in [s for s in chosen if s.kind in only]:
             bench.figures.append(await measure(bench, scenario, budget, most))
             print(bench.figures[-1].row(backend, size), flush=True)
+        if "records" not in only:
+            return [figure.row(backend, size) for figure in bench.figures]
         newest = (await scenarios(bench, stores))[-1]
         await drop_create_time_index(bench, item)
         newest.label += ", without the CreateTime index"
@@ -432,7 +498,9 @@ async def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--seconds", type=float, default=3.0, help="time budget per scenario")
+    parser.add_argument("--only", default="records,aggregate,sql", help="scenario kinds to run")
     args = parser.parse_args()
+    only = set(args.only.split(","))
     sizes = [3000] if args.smoke else [int(s) for s in args.sizes.split(",")]
     budget, most = (0.2, 10) if args.smoke else (args.seconds, 400)
     backends = args.backends.split(",")
@@ -444,7 +512,7 @@ async def main() -> None:
         row
         for backend in backends
         for size in sizes
-        for row in await run_backend(backend, size, budget, most)
+        for row in await run_backend(backend, size, budget, most, only)
     ]
     print("\n" + HEADER + "\n" + "\n".join(results))
 

@@ -28,6 +28,7 @@ from recordbase.core.query import QueryLimits
 from recordbase.core.query.service import QueryService
 from recordbase.core.records import Limits, RecordService
 from recordbase.core.schema_cache import SchemaCache
+from recordbase.core.sql.service import SqlService
 from recordbase.core.webhook_service import Payloads, WebhookService
 from recordbase.delivery import EventMetrics, EventWorker, Wakeup, with_wakeup
 from recordbase.files.factory import open_blob_store
@@ -41,6 +42,7 @@ from recordbase.storage.principals import PrincipalStore, signing_key
 from recordbase.storage.query_store import QueryStore
 from recordbase.storage.records import RecordStore
 from recordbase.storage.schema_store import CatalogSchemaStore
+from recordbase.storage.sql_store import SqlStore
 from recordbase.storage.timed import TimedDatabase, UsageCallback
 from recordbase.storage.webhooks import WebhookStore
 
@@ -96,6 +98,7 @@ async def open_services(
                 directory=directory,
                 files=files,
                 query=query,
+                sql=SqlService(schemas, SqlStore(database), settings.sql_max_rows, settings.sql_timeout),
                 webhooks=WebhookService(webhook_store, query),
                 events=worker,
             )

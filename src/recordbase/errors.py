@@ -166,6 +166,50 @@ class QueryTooComplex(InvalidQuery):
     code = "QUERY_TOO_COMPLEX"
 
 
+class Unsupported(BadRequest):
+    """Something recordbase does not do (Federated entities, ontologies, `expansions`): refused, never
+    accepted and dropped."""
+
+    code = "UNSUPPORTED"
+
+
+class SqlRefused(BadRequest):
+    """A `query/execute` statement that recordbase will not run: not a single read-only SELECT, or a
+    construct, function or column outside the dialect (docs/sql.md)."""
+
+    code = "SQL_VALIDATION"
+
+
+class SqlParsing(SqlRefused):
+    """The SQL text does not parse."""
+
+    code = "SQL_PARSING"
+
+
+class UnknownEntity(SqlRefused):
+    """A table name that is no entity the caller may read (system tables included)."""
+
+    code = "UNKNOWN_ENTITY"
+
+
+class ResultTooLarge(SqlRefused):
+    """The statement returns more rows than `sql_max_rows`."""
+
+    code = "RESULT_TOO_LARGE"
+
+
+class ExecutionTimeout(SqlRefused):
+    """The statement ran longer than `sql_timeout`."""
+
+    code = "EXECUTION_TIMEOUT"
+
+
+class ExecutionError(SqlRefused):
+    """The database refused the statement while running it (a type error, division by zero, ...)."""
+
+    code = "EXECUTION_ERROR"
+
+
 class InvalidCursor(BadRequest):
     """A page cursor that was not issued for this query (wrong shape, sort or entity)."""
 

@@ -12,6 +12,7 @@ from recordbase.core.files import FileService
 from recordbase.core.query.service import QueryService
 from recordbase.core.records import RecordService
 from recordbase.core.schema_cache import SchemaCache
+from recordbase.core.sql.service import SqlService
 from recordbase.core.webhook_service import WebhookService
 from recordbase.delivery import EventWorker
 from recordbase.settings import Settings
@@ -31,6 +32,7 @@ class Services:
     directory: Directory
     files: FileService
     query: QueryService
+    sql: SqlService
     webhooks: WebhookService
     events: EventWorker
 

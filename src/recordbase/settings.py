@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         32 * 1024 * 1024, ge=1024, description="Largest JSON request body accepted, in bytes (413 above)."
     )
+    sql_max_rows: int = Field(
+        10_000, ge=1, le=1_000_000, description="Most rows one SQL query (`query/execute`) may return."
+    )
+    sql_timeout: float = Field(
+        5.0, gt=0, le=600, description="Seconds one SQL query (`query/execute`) may run before it is stopped."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning or error.")
     secret_key: str = Field(
         "", description="Key that signs access tokens; empty: generated once and kept in the database."

@@ -388,7 +388,8 @@ ERRORS: list[tuple[Any, str, list[str]]] = [
     ({"start": -1}, "INVALID_QUERY", ["start"]),
     ({"sortOptions": [{"fieldName": "tags"}]}, "INVALID_QUERY", ["tags"]),
     ({"filterGroup": {"logicalOperator": 7}}, "INVALID_QUERY", ["logicalOperator"]),
-    ({"aggregates": [{"function": "COUNT", "field": "Id"}]}, "INVALID_QUERY", ["aggregates"]),
+    ({"aggregates": [{"function": "MEDIAN", "field": "Id"}]}, "INVALID_QUERY", ["aggregates"]),
+    ({"expansions": [{"expandedField": "customer"}]}, "UNSUPPORTED", ["expansions"]),
     ([1, 2], "INVALID_QUERY", ["object"]),
 ]
 

@@ -28,7 +28,7 @@ from recordbase.core.query import (
 from recordbase.core.query.limits import QueryLimits
 from recordbase.core.query.plan import Plan, Predicate
 from recordbase.core.schema import ChoiceSet, ChoiceValue, Entity, Field, FieldType, Schema
-from recordbase.errors import InvalidCursor, InvalidQuery, QueryTooComplex
+from recordbase.errors import InvalidCursor, InvalidQuery, QueryTooComplex, Unsupported
 
 REGION = Entity(
     id="00000000-0000-0000-0000-0000000000a1",
@@ -225,9 +225,10 @@ def test_body_must_be_an_object(raw: object) -> None:
         parse_query(raw)
 
 
-def test_aggregates_are_refused_rather_than_ignored() -> None:
-    with pytest.raises(InvalidQuery, match="aggregates"):
-        parse_query({"aggregates": [{"function": "COUNT", "field": "Id"}]})
+@pytest.mark.parametrize("key", ["expansions", "havingFilter"])
+def test_unsupported_keys_are_refused_rather_than_ignored(key: str) -> None:
+    with pytest.raises(Unsupported, match=key):
+        parse_query({key: [{"fieldName": "x"}]})
 
 
 def test_depth_and_size_limits() -> None:

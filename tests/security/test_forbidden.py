@@ -48,6 +48,7 @@ BODIES: dict[str, Any] = {
     "update-batch": [{"Id": "{record_id}", "fullName": "x"}],
     "delete-batch": ["{record_id}"],
     "query": {},
+    "execute": {"query": "SELECT fullName FROM Customer LIMIT 1"},
     "batch-modify": [{"name": "x"}],
     "batch-delete": ["{record_id}"],
     "Entity": {"entityDefinition": {"name": "Sneaky", "fields": []}},
@@ -107,6 +108,8 @@ async def test_route_is_forbidden_without_a_role(api: Api, method: str, template
         "dialect": "dataservice",
         "id": record["Id"],
         "error_id": record["Id"],
+        "ontology_name": "Sales",
+        "file_type": "owl",
         "webhook_id": record["Id"],
         "delivery_id": record["Id"],
     }

@@ -22,7 +22,7 @@ from functools import cache
 from starlette.routing import BaseRoute, Mount, Route
 
 from recordbase.api import events_stream, identity, observability, openapi, webhooks
-from recordbase.api.dataservice import attachments, query, records, schema, transfer
+from recordbase.api.dataservice import attachments, query, records, schema, sql, transfer, unsupported
 from recordbase.api.endpoint import Endpoint, Handler, dataservice, pipeliner
 from recordbase.api.openapi_shapes import JSON, UUID, batch_name, pipeliner_name, query_page_name, ref
 from recordbase.api.operation import (
@@ -249,9 +249,47 @@ def attachment_operations(base: str, ident: str, tag: str) -> tuple[Operation, .
     )  # fmt: skip
 
 
+SQL_BODY = fixed(
+    {
+        "type": "object",
+        "properties": {
+            "query": {"type": "string", "description": "One SELECT statement (docs/sql.md)."},
+            "queryOptions": {
+                "type": "object",
+                "properties": {
+                    "relationshipsAsScalar": {"type": "boolean"},
+                    "resolveChoiceSets": {"type": "boolean"},
+                },
+            },
+            "routingContext": {"type": "object"},
+        },
+        "required": ["query"],
+    }
+)
+SQL_RESULTS = fixed(
+    {
+        "type": "object",
+        "properties": {"results": {"type": "array", "items": {"type": "object"}}},
+        "required": ["results"],
+    }
+)
+QUERIES = (
+    Operation("POST", "/v1/query/execute", dataservice(sql.execute), "sql_execute",
+              "Run one read-only SQL SELECT (docs/sql.md)", "Queries", SQL_RESULTS, SQL_BODY,
+              errors=(400, 401, 403, 413, 415)),
+    Operation("POST", "/v2/EntityService/entity/{entity_id}/query", dataservice(query.query_records),
+              "v2_by_id_query", "Filter, sort, page, aggregate and bin records (docs/query.md)", "Queries",
+              component("rb.QueryPage"), component("rb.Query"), (EXPANSION,), (400, 401, 403, 404, 413, 415)),
+    Operation("GET", "/ontologies/{ontology_name}/files/{file_type}", dataservice(unsupported.ontology_file),
+              "ontology_file", "Ontology files: not supported, always 400 UNSUPPORTED", "Queries", ANY,
+              errors=(400, 401, 403)),
+)  # fmt: skip
+"""Data Fabric queries: SQL, the v2 query (binnings), and the refused ontology files."""
+
 DATASERVICE_API = Group(
     (
         *CHOICE_SETS,
+        *QUERIES,
         *schema_operations("/Entity", "entity"),
         *schema_operations("/v3/entities", "v3"),
         CHOICE_SET_VALUES,

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from recordbase.core.query.aggregate import AggregationPlan, Key, Measure
 from recordbase.core.query.cursor import Cursor
 from recordbase.core.query.plan import Plan
 from recordbase.core.schema import Schema
 from recordbase.storage import codecs
+from recordbase.storage.aggregate import compile_aggregation
+from recordbase.storage.codecs import Codec
 from recordbase.storage.database import Row
 from recordbase.storage.query import compile_count, compile_rows
 from recordbase.storage.records import Record, RecordStore, stale_schema_guard
@@ -87,6 +91,18 @@ class QueryStore:
             rows = await connection.fetch(prepared, params)
         return int(rows[0][0])
 
+    async def aggregate(self, schema: Schema, agg: AggregationPlan) -> tuple[list[tuple[Any, ...]], int]:
+        """The page of an aggregation's rows (keys then measures, as core values) and their total."""
+        compiled = compile_aggregation(agg, self.records.schema_tables(schema), self.database.name)
+        rows_sql, rows_params = self.cache.bind(compiled.rows)
+        count_sql, count_params = self.cache.bind(compiled.count)
+        async with self.database.read() as connection, stale_schema_guard():
+            rows = await connection.fetch(rows_sql, rows_params)
+            total = await connection.fetch(count_sql, count_params)
+        decoders = [*(_key_decoder(self.database.name, k) for k in agg.keys)]
+        decoders += [_measure_decoder(self.database.name, m) for m in agg.measures]
+        return [_decoded(decoders, row) for row in rows], int(total[0][0])
+
     def _keyed(self, schema: Schema, plan: Plan, rows: Sequence[Row]) -> list[Keyed]:
         shape = self.records.shape(schema, plan.entity)
         names = [key.ref.field.name for key in plan.order]
@@ -105,3 +121,26 @@ class QueryStore:
             )
             found.append((record, cursor))
         return found
+
+
+def _key_decoder(backend: str, key: Key) -> Codec:
+    if key.size is not None or key.part is not None:
+        return _number
+    return codecs.decoder(backend, key.ref.field)
+
+
+def _measure_decoder(backend: str, measure: Measure) -> Codec:
+    if measure.ref is not None and measure.function in ("MIN", "MAX"):
+        return codecs.decoder(backend, measure.ref.field)
+    return _number
+
+
+def _number(value: Any) -> Any:
+    """Counts, sums, averages and numeric bins as JSON numbers (whole numbers as integers)."""
+    if isinstance(value, Decimal | float) and value == int(value):
+        return int(value)
+    return float(value) if isinstance(value, Decimal) else value
+
+
+def _decoded(decoders: Sequence[Codec], row: Row) -> tuple[Any, ...]:
+    return tuple(None if v is None else d(v) for d, v in zip(decoders, row, strict=True))

@@ -8,7 +8,6 @@ a deep page costs what the first one costs. `start` keeps working as an OFFSET.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
@@ -19,6 +18,7 @@ from recordbase.api.http import JSONResponse, json_body
 from recordbase.core.actors import Actor
 from recordbase.core.expand import MAX_LEVEL, plain
 from recordbase.core.query import parse_odata, parse_query
+from recordbase.core.query.aggregate import parse_aggregation
 from recordbase.core.query.service import QueryPage, QueryRequest
 from recordbase.core.query.uipath import canonical_keys
 from recordbase.errors import InvalidCursor
@@ -36,7 +36,12 @@ async def query_records(request: Request, actor: Actor, services: Services) -> R
     depth = level(request)
     body = canonical_keys(await json_body(request, services.settings.max_body_bytes))
     query = parse_query(body, services.query.limits)
-    cursor = _cursor(body.get("cursor") if isinstance(body, Mapping) else None)
+    aggregation = parse_aggregation(body)
+    if aggregation is not None:
+        found = await services.query.aggregate(entity_ref(request), query, aggregation, actor)
+        more = query.start + len(found.rows) < found.total
+        return JSONResponse({"totalRecordCount": found.total, "value": found.rows, "hasNextPage": more})
+    cursor = _cursor(body.get("cursor"))
     page = await services.query.run(entity_ref(request), QueryRequest(query, depth, after=cursor), actor)
     return JSONResponse(render(page, depth, query.select, actor))
 

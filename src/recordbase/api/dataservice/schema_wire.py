@@ -8,7 +8,7 @@ from typing import Any
 
 from recordbase.core.catalog import ChoiceSetDraft, EntityDraft, EntityPatch
 from recordbase.core.schema import ChoiceSet, Entity, Field, FieldType, Schema
-from recordbase.errors import BadRequest, SchemaError
+from recordbase.errors import BadRequest, SchemaError, Unsupported
 
 # (sqlType.name, fieldDisplayType) for each type.
 WIRE_TYPES: dict[FieldType, tuple[str, str]] = {
@@ -214,6 +214,7 @@ def parse_entity_draft(body: Any, schema: Schema) -> EntityDraft:
         raise BadRequest("The entity definition must be a JSON object.")
     nested = body.get("entityDefinition")
     definition: dict[str, Any] = nested if isinstance(nested, dict) else body
+    _refuse_federated(definition)
     refuse_unknown_keys(body, ENTITY_KEYS, "The entity")
     refuse_unknown_keys(definition, ENTITY_KEYS, "The entity definition")
     for where in (body, definition):
@@ -230,6 +231,24 @@ def parse_entity_draft(body: Any, schema: Schema) -> EntityDraft:
         rbac=_flag(definition, "isRbacEnabled", _flag(body, "isRbacEnabled", False)),
         fields=tuple(parse_field(f, schema) for f in fields),
     )
+
+
+NATIVE_CLASS_ID = 9
+"""`entityClassId` of a Native entity; 10 is Federated (the uipath SDK's `EntityClassId`)."""
+
+
+def _refuse_federated(definition: dict[str, Any]) -> None:
+    """Federated entities (a view over external sources) are refused, never stored as plain ones."""
+    class_id = definition.get("entityClassId")
+    if class_id is not None and class_id != NATIVE_CLASS_ID:
+        raise Unsupported(
+            f"Entity class {class_id!r} is not supported: recordbase stores Native entities only."
+        )
+    for key in ("externalFields", "sourceJoinConditionDetails"):
+        if definition.get(key):
+            raise Unsupported(
+                f"'{key}' (a Federated entity) is not supported: recordbase stores Native entities only."
+            )
 
 
 def parse_entity_patch(body: Any, schema: Schema) -> EntityPatch:

@@ -47,16 +47,16 @@ def authorize(plan: Plan, permissions: Permissions) -> Plan:
 
 def _check_names(plan: Plan, permissions: Permissions) -> None:
     for predicate in _predicates(plan.filter):
-        _require_path(plan.entity, predicate.ref, permissions)
+        require_path(plan.entity, predicate.ref, permissions)
     for key in plan.order:
-        _require_path(plan.entity, key.ref, permissions)
-        if _own_only_hops(key.ref, permissions):
+        require_path(plan.entity, key.ref, permissions)
+        if own_only_hops(key.ref, permissions):
             raise Forbidden(FORBIDDEN_TEXT)
     for name in plan.select or ():
         _require_field(plan.entity, name, permissions)
 
 
-def _require_path(source: Entity, ref: FieldRef, permissions: Permissions) -> None:
+def require_path(source: Entity, ref: FieldRef, permissions: Permissions) -> None:
     """Each relationship along `ref` (starting at `source`) and its last field must be readable."""
     for hop in ref.hops:
         _require_field(source, hop.field.name, permissions)
@@ -64,6 +64,11 @@ def _require_path(source: Entity, ref: FieldRef, permissions: Permissions) -> No
             raise Forbidden(FORBIDDEN_TEXT)
         source = hop.target
     _require_field(ref.entity, ref.field.name, permissions)
+
+
+def forbidden() -> Forbidden:
+    """The generic refusal: it names no field, since naming one would tell that it exists."""
+    return Forbidden(FORBIDDEN_TEXT)
 
 
 def require_paths(
@@ -76,7 +81,7 @@ def require_paths(
             ref = resolve(path, entity, schema, depth)
         except FieldValueError:
             continue
-        _require_path(entity, ref, permissions)
+        require_path(entity, ref, permissions)
 
 
 def _require_field(entity: Entity, name: str, permissions: Permissions) -> None:
@@ -94,7 +99,7 @@ def _predicates(node: PlanNode | None) -> Iterator[Predicate]:
         yield from _predicates(child)
 
 
-def _own_only_hops(ref: FieldRef, permissions: Permissions) -> list[int]:
+def own_only_hops(ref: FieldRef, permissions: Permissions) -> list[int]:
     """Indexes of the hops of `ref` that enter an entity the caller reads "own records only"."""
     found = []
     for index, hop in enumerate(ref.hops):
@@ -113,7 +118,7 @@ def _guarded(node: PlanNode, permissions: Permissions) -> PlanNode:
     related records as null: `P and visible` when P(null) is false, `P or hidden` when true."""
     if isinstance(node, PlanGroup):
         return PlanGroup(node.logic, tuple(_guarded(child, permissions) for child in node.children))
-    hops = _own_only_hops(node.ref, permissions)
+    hops = own_only_hops(node.ref, permissions)
     if not hops:
         return node
     caller = permissions.principal_id

@@ -16,12 +16,13 @@ is refused with the generic 403 text, which names no field.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from recordbase.core.actors import Actor
 from recordbase.core.expand import expand
 from recordbase.core.ports import Record
 from recordbase.core.query import access
+from recordbase.core.query.aggregate import AggregationPlan, AggregationSpec, plan_aggregation, render_row
 from recordbase.core.query.ast import Query
 from recordbase.core.query.cursor import Cursor, decode_cursor, encode_cursor
 from recordbase.core.query.limits import DEFAULT_LIMITS, QueryLimits
@@ -31,6 +32,7 @@ from recordbase.core.schema import Entity, Schema
 from recordbase.errors import InvalidCursor
 
 Keyed = tuple[Record, Cursor]
+MAX_DEPTH = 3
 
 
 class QueryStore(Protocol):
@@ -38,6 +40,15 @@ class QueryStore(Protocol):
 
     async def page(self, schema: Schema, plan: Plan, after: Cursor | None = None) -> list[Keyed]: ...
     async def count(self, schema: Schema, plan: Plan) -> int: ...
+    async def aggregate(self, schema: Schema, agg: AggregationPlan) -> tuple[list[tuple[Any, ...]], int]: ...
+
+
+@dataclass(frozen=True)
+class AggregatePage:
+    """Rows of an aggregation (groups, bins or joined rows) as JSON objects, and how many there are."""
+
+    rows: list[dict[str, Any]]
+    total: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,21 @@ class QueryService:
             plan = access.authorize(plan, actor.permissions)
             access.require_paths(entity, schema, request.reveal, actor.permissions, depth)
             return await self._page(schema, plan, request, actor)
+
+        return await self.records.retrying(ref, work)
+
+    async def aggregate(self, ref: str, query: Query, spec: AggregationSpec, actor: Actor) -> AggregatePage:
+        """Measures over groups and bins, or joined rows (core/query/aggregate.py), as `actor` may see them.
+
+        The filter and page are the query's; its projection names the joined rows' columns."""
+
+        async def work(schema: Schema, entity: Entity) -> AggregatePage:
+            records_query = replace(query, select=None, sort=())
+            plan = plan_query(records_query, entity, schema, expansion_level=MAX_DEPTH)
+            plan = access.authorize(plan, actor.permissions)
+            agg = plan_aggregation(spec, plan, query.select, schema, actor.permissions)
+            rows, total = await self.store.aggregate(schema, agg)
+            return AggregatePage([render_row(agg, row) for row in rows], total)
 
         return await self.records.retrying(ref, work)
 

@@ -46,7 +46,7 @@ from recordbase.core.query.limits import (
     raise_collected,
     too_deep,
 )
-from recordbase.errors import FieldError, InvalidQuery
+from recordbase.errors import FieldError, InvalidQuery, Unsupported
 
 BODY_KEYS = (
     "filterGroup", "filterGroups", "queryFilters", "logicalOperator", "continueLogicalOperator",
@@ -55,7 +55,9 @@ BODY_KEYS = (
 )  # fmt: skip
 CAMEL = {key.lower(): key for key in BODY_KEYS}
 LOGIC_CODES: dict[object, Logic] = {0: Logic.AND, 1: Logic.OR, "and": Logic.AND, "or": Logic.OR}
-UNSUPPORTED_KEYS = ("aggregates", "groupBy", "havingFilter", "joins", "binnings")
+UNSUPPORTED_KEYS = ("expansions", "havingFilter")
+"""Refused whole (`UNSUPPORTED`) rather than accepted and ignored: use `expansionLevel` to expand;
+aggregates, groupBy, binnings and joins are core/query/aggregate.py's."""
 OPERATORS = {op.value: op for op in UIPATH_OPERATORS}
 
 
@@ -92,10 +94,10 @@ def parse_query(body: object, limits: QueryLimits = DEFAULT_LIMITS) -> Query:
     if not isinstance(body, Mapping):
         raise InvalidQuery("The query body must be a JSON object.")
     keyed: Mapping[str, Any] = canonical_keys(body)
-    context = _Context(limits)
     for key in UNSUPPORTED_KEYS:
         if keyed.get(key):
-            context.error(key, "UNSUPPORTED", f"'{key}' is not supported by this server.")
+            raise Unsupported(f"'{key}' in a query body is not supported by this server.")
+    context = _Context(limits)
     raw_filter = keyed.get("filterGroup")
     node = None if raw_filter is None else _group(raw_filter, "filterGroup", 1, context)
     query = Query(
