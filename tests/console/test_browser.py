@@ -29,7 +29,9 @@ ARGS = [
     "--no-first-run",
 ]
 pytestmark = pytest.mark.anyio
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+DOC_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+REFRESH_DOCS = os.environ.get("RECORDBASE_CONSOLE_SCREENSHOTS") == "1"
+"""Screenshots go to a temporary folder; with RECORDBASE_CONSOLE_SCREENSHOTS=1 they replace docs/console/."""
 PASSWORD = "correct horse battery staple"
 VISIBLE_OPTIONS = "select => Array.from(select.options).filter(o => !o.hidden).map(o => o.value)"
 
@@ -45,7 +47,7 @@ def chromium_path() -> str:
 class Screen:
     """One browser page on the live server, with the scenario's few verbs."""
 
-    def __init__(self, page: Any, server: LiveServer, shots: bool) -> None:
+    def __init__(self, page: Any, server: LiveServer, shots: Path | None) -> None:
         self.page = page
         self.url = server.url
         self.shots = shots
@@ -55,9 +57,10 @@ class Screen:
         self.page.goto(self.url + path)
 
     def shot(self, name: str) -> None:
-        if self.shots:
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        if self.shots is not None:
+            self.shots.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+            assert (self.shots / f"{name}.png").stat().st_size > 0
 
     def sign_in_with_token(self, token: str) -> None:
         self.go("/")
@@ -116,7 +119,9 @@ def browse(executable: str, server: LiveServer, tmp_path: Path) -> None:
         browser = playwright.chromium.launch(executable_path=executable, args=ARGS)
         try:
             context = browser.new_context(viewport={"width": 1366, "height": 800}, accept_downloads=True)
-            scenario(Screen(context.new_page(), server, not server.settings.is_postgres), server, tmp_path)
+            shots = DOC_SHOTS if REFRESH_DOCS else tmp_path / "shots"
+            shots = None if server.settings.is_postgres else shots
+            scenario(Screen(context.new_page(), server, shots), server, tmp_path)
         finally:
             browser.close()
 

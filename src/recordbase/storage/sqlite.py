@@ -64,6 +64,8 @@ class Handle:
             # connection until it has stopped, so that no one else uses it meanwhile.
             self.raw.interrupt()
             await asyncio.wait({future})
+            if not future.cancelled():
+                future.exception()  # the interruption's error: expected, and read so nobody reports it
             raise
 
     def fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
