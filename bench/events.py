@@ -73,6 +73,7 @@ def batch(round_: int, size: int) -> list[dict[str, Any]]:
 def run(settings: Settings, size: int, rounds: int) -> dict[str, Any]:
     server = LiveServer(settings)
     server.env["RECORDBASE_EVENTS_POLL_INTERVAL"] = "0.2"
+    server.env["RECORDBASE_WEBHOOK_PRIVATE_TARGETS"] = "true"
     server.start()
     arrivals = Arrivals()
     try:
@@ -130,8 +131,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny loops, for CI")
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--size", type=int, default=1000, help="records per insert-batch")
+    parser.add_argument("--rounds", type=int, default=10, help="batches per side")
     args = parser.parse_args()
-    size, rounds = (50, 2) if args.smoke else (1000, 10)
+    size, rounds = (50, 2) if args.smoke else (min(args.size, 1000), min(args.rounds, 50))
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     for backend in backends:
         with tempfile.TemporaryDirectory() as directory:

@@ -94,7 +94,7 @@ async def open_services(
                 directory=directory,
                 files=files,
                 query=query,
-                webhooks=WebhookService(webhook_store, query),
+                webhooks=WebhookService(webhook_store, query, settings.webhook_private_targets),
                 events=worker,
             )
     finally:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -24,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from standardwebhooks.webhooks import Webhook
 
 from recordbase.core.events import Event
-from recordbase.core.webhook_service import Payloads
+from recordbase.core.webhook_service import Payloads, is_private
 from recordbase.core.webhooks import Attempt, Claimed, RetryPolicy, deliveries_for, outcome, skipped
 from recordbase.settings import Settings
 from recordbase.storage.database import Connection
@@ -37,6 +38,10 @@ PRUNE_EVERY = 300.0
 METRICS_EVERY = 5.0
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 USER_AGENT = "recordbase-webhooks"
+
+
+class TargetRefused(Exception):
+    """A receiver address the settings do not allow."""
 
 
 class EventMetrics:
@@ -214,11 +219,12 @@ class EventWorker:
         headers = sign(claimed.subscription.secret, event.id, body, datetime.now(UTC))
         status, error = None, None
         try:
+            await self._check_target(claimed.subscription.url)
             response = await client.post(claimed.subscription.url, content=body, headers=headers)
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except httpx.HTTPError as problem:
+        except (httpx.HTTPError, TargetRefused) as problem:
             error = f"{type(problem).__name__}: {problem}"[:500]
         attempt = outcome(claimed, self.policy, time.time(), status, error)
         await self._save(attempt)
@@ -226,6 +232,19 @@ class EventWorker:
             self.metrics.attempts.labels(attempt.status).inc()
             if attempt.delivered_at is not None:
                 self.metrics.latency.observe(max(0.0, attempt.delivered_at - event.at))
+
+    async def _check_target(self, url: str) -> None:
+        """Refuse a receiver on the server's own network unless allowed (SSRF); checked at each
+        attempt, since a name may resolve elsewhere than when the subscription was made."""
+        if self.settings.webhook_private_targets:
+            return
+        parts = urlsplit(url)
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+        except OSError as problem:
+            raise TargetRefused(f"cannot resolve {parts.hostname}: {problem}") from None
+        if any(is_private(str(info[4][0])) for info in found):
+            raise TargetRefused(f"{parts.hostname} is a private address (webhook_private_targets is off)")
 
     async def _save(self, attempt: Attempt) -> None:
         await self.webhooks.record(attempt, self.policy.disable_after)
