@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -66,6 +67,23 @@ class Arrivals:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
+def start(server: LiveServer, seconds: float = 180) -> None:
+    """`recordbase serve` as LiveServer starts it, with patience for a loaded machine."""
+    server.process = subprocess.Popen(
+        [sys.executable, "-m", "recordbase.cli", "serve", "--port", str(server.port)],
+        env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"recordbase did not start within {seconds} s")
+
+
 def batch(round_: int, size: int) -> list[dict[str, Any]]:
     return [{"name": f"r{round_}-{i}", "qty": i, "note": "x" * 40} for i in range(size)]
 
@@ -74,7 +92,7 @@ def run(settings: Settings, size: int, rounds: int) -> dict[str, Any]:
     server = LiveServer(settings)
     server.env["RECORDBASE_EVENTS_POLL_INTERVAL"] = "0.2"
     server.env["RECORDBASE_WEBHOOK_PRIVATE_TARGETS"] = "true"
-    server.start()
+    start(server)
     arrivals = Arrivals()
     try:
         token = (settings.data_dir / "admin-token").read_text().strip()

@@ -207,14 +207,20 @@ class EventWorker:
         if not claimed:
             return False
         events = await self.outbox.events([c.delivery.event_id for c in claimed])
-        await asyncio.gather(*(self._send(client, c, events.get(c.delivery.event_id)) for c in claimed))
+        sent = await asyncio.gather(
+            *(self._send(client, c, events.get(c.delivery.event_id)) for c in claimed)
+        )
+        await self.webhooks.record_all(sent, self.policy.disable_after)
+        if self.metrics is not None:
+            for attempt in sent:
+                self._measure(attempt, events.get(attempt.delivery.event_id))
         return True
 
-    async def _send(self, client: httpx.AsyncClient, claimed: Claimed, event: Event | None) -> None:
+    async def _send(self, client: httpx.AsyncClient, claimed: Claimed, event: Event | None) -> Attempt:
+        """One attempt (the outcomes of a batch are saved together, in one transaction)."""
         payload = None if event is None else await self.payloads.build(event, claimed)
         if event is None or payload is None:
-            await self._save(skipped(claimed, time.time(), "not visible to the subscription's owner"))
-            return
+            return skipped(claimed, time.time(), "not visible to the subscription's owner")
         body = orjson.dumps(payload)
         headers = sign(claimed.subscription.secret, event.id, body, datetime.now(UTC))
         status, error = None, None
@@ -226,12 +232,13 @@ class EventWorker:
                 error = f"HTTP {status}"
         except (httpx.HTTPError, TargetRefused) as problem:
             error = f"{type(problem).__name__}: {problem}"[:500]
-        attempt = outcome(claimed, self.policy, time.time(), status, error)
-        await self._save(attempt)
-        if self.metrics is not None:
-            self.metrics.attempts.labels(attempt.status).inc()
-            if attempt.delivered_at is not None:
-                self.metrics.latency.observe(max(0.0, attempt.delivered_at - event.at))
+        return outcome(claimed, self.policy, time.time(), status, error)
+
+    def _measure(self, attempt: Attempt, event: Event | None) -> None:
+        assert self.metrics is not None
+        self.metrics.attempts.labels(attempt.status).inc()
+        if attempt.delivered_at is not None and event is not None:
+            self.metrics.latency.observe(max(0.0, attempt.delivered_at - event.at))
 
     async def _check_target(self, url: str) -> None:
         """Refuse a receiver on the server's own network unless allowed (SSRF); checked at each
@@ -245,9 +252,6 @@ class EventWorker:
             raise TargetRefused(f"cannot resolve {parts.hostname}: {problem}") from None
         if any(is_private(str(info[4][0])) for info in found):
             raise TargetRefused(f"{parts.hostname} is a private address (webhook_private_targets is off)")
-
-    async def _save(self, attempt: Attempt) -> None:
-        await self.webhooks.record(attempt, self.policy.disable_after)
 
     async def prune_once(self) -> bool:
         if self.settings.events_retention > 0:
