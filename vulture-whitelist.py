@@ -21,3 +21,7 @@ records.Limits.list_default  # a setting's default, kept beside list_max
 sweeper.SweepReport.examined  # a report counter
 _ = lambda row: row.principal_name  # TokenRow: a column of the row, kept with the others
 query.compile_query  # the whole-query compiler; tests/storage/test_query_sql.py
+
+from recordbase.console import fields as console_fields, web as console_web
+
+console_fields.Column.label_of, console_web.Console.can_design  # called from the console's templates

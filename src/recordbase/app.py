@@ -9,6 +9,7 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from recordbase.api.errors import UNAUTHENTICATED_TEXT
 from recordbase.api.fallback import EXCEPTION_HANDLERS
@@ -18,6 +19,7 @@ from recordbase.auth.directory import Directory
 from recordbase.auth.jwt_tokens import AccessTokens
 from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
+from recordbase.console import console_routes
 from recordbase.core.catalog import SchemaService
 from recordbase.core.file_cleanup import with_record_cleanup, with_schema_cleanup
 from recordbase.core.file_values import FileLimits
@@ -138,10 +140,35 @@ def create_app(settings: Settings) -> Starlette:
         access_log=settings.access_log,
     )
     app = Starlette(
-        routes=table, middleware=[observe], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+        routes=[*table, *console_routes()],
+        middleware=[observe, *cors(settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
     )
     app.state.metrics = metrics
     return app
+
+
+def cors(settings: Settings) -> list[Middleware]:
+    """CORS for browser apps on the configured origins; no middleware at all when none is set."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-UIPATH-TenantName",
+                "X-UIPATH-OrganizationUnitId",
+            ],
+            expose_headers=["X-Request-Id", "Server-Timing", "Content-Disposition"],
+            max_age=600,
+        )
+    ]
 
 
 def app_from_environment() -> Starlette:

@@ -119,10 +119,15 @@ def role_create(
 @role_app.command("assign")
 def role_assign(
     role: Annotated[str, typer.Argument(help="Role id or name.")],
-    principal_id: str,
+    principal: Annotated[str, typer.Argument(help="User, application or group: its id, or a login.")],
     remove: Annotated[bool, typer.Option("--remove", help="Unassign instead.")] = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Assign a role to a user, application or group (or remove it)."""
-    _run(database_url, data_dir, lambda s: s.directory.assignment(SYSTEM, role, principal_id, add=not remove))
+
+    async def work(s: Services) -> None:
+        principal_id = await s.directory.principal_ref(principal)
+        await s.directory.assignment(SYSTEM, role, principal_id, add=not remove)
+
+    _run(database_url, data_dir, work)

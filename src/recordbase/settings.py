@@ -58,8 +58,9 @@ class Settings(BaseSettings):
         description="Absolute lifetime of a refresh-token family in seconds, counted from the sign-in.",
     )
     log_format: str = Field(
-        "json",
-        description="Log lines as `json` (one object a line, with the request id) or `console` (for people).",
+        "auto",
+        description="Log lines as `json` (one object a line, with the request id), `console` (for people), "
+        "or `auto`: console on a terminal, JSON otherwise.",
     )
     access_log: bool = Field(
         False, description="Log one line per request (method, route template, status, duration, request id)."
@@ -68,6 +69,11 @@ class Settings(BaseSettings):
         False,
         description="Serve the OpenAPI descriptions (`/api/openapi.json`) without a token; "
         "they list every entity and field name.",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (`https://app.example.com`) whose browser apps may call the "
+        "API; `*` allows any. Empty: CORS off (no middleware).",
     )
 
     files_storage: Literal["local", "s3"] = Field(
@@ -139,9 +145,13 @@ class Settings(BaseSettings):
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        if value not in ("json", "console"):
-            raise ValueError("log_format must be json or console")
+        if value not in ("auto", "json", "console"):
+            raise ValueError("log_format must be auto, json or console")
         return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def resolved_database_url(self) -> str:

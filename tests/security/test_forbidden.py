@@ -33,8 +33,13 @@ PUBLIC = {
     "/api/openapi/{dialect}.json",
     "/api/docs",
 }
-# Allowed to any authenticated principal: a personal token for oneself.
-SELF_SERVICE = {("POST", "/api/admin/tokens")}
+# Allowed to any authenticated principal: one's own personal tokens (create, list, revoke; tests/console
+# and tests/security/test_tokens.py check that another's are out of reach).
+SELF_SERVICE = {
+    ("POST", "/api/admin/tokens"),
+    ("GET", "/api/admin/tokens"),
+    ("DELETE", "/api/admin/tokens/{token_id}"),
+}
 
 BODIES: dict[str, Any] = {
     "insert": {"fullName": "x"},

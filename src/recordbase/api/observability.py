@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import re
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
@@ -36,7 +37,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from recordbase import timing
+from recordbase import __version__, timing
 from recordbase.api.http import JSONResponse
 from recordbase.errors import RecordbaseError
 from recordbase.services import Services
@@ -307,6 +308,49 @@ def _json(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+def log_format(settings: Settings) -> str:
+    """`console` or `json`; `auto` is console when the server runs on a terminal (stdout and stderr,
+    where the lines go, are both TTYs), JSON under systemd, in a container or into a file."""
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "console" if sys.stdout.isatty() and sys.stderr.isatty() else "json"
+
+
+def start_line(settings: Settings) -> str:
+    """The one line that says the server is up: version, address, docs, where the admin token is."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{settings.port}"
+    token = settings.data_dir / "admin-token"
+    where = f"admin token in {token}" if token.exists() else "admin tokens: recordbase token create --admin"
+    return f"recordbase {__version__} listening on {base}, docs at {base}/api/docs, {where}"
+
+
+QUIET_LOGGERS = ("alembic",)
+"""Libraries whose informational start-up lines are debug detail here."""
+QUIET_UVICORN = ("Started server process", "Waiting for application", "Application startup complete")
+
+
+class StartupLines(logging.Filter):
+    """Start-up chatter (alembic's context lines, uvicorn's lifecycle steps) at debug level, and
+    uvicorn's "running on" line replaced by `start_line`, once, after the socket is bound."""
+
+    def __init__(self, level: int, settings: Settings) -> None:
+        super().__init__()
+        self.level = level
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if record.name.startswith(QUIET_LOGGERS) or (
+            record.name.startswith("uvicorn") and message.startswith(QUIET_UVICORN)
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        elif record.name.startswith("uvicorn") and message.startswith("Uvicorn running on"):
+            record.name, record.msg, record.args = "recordbase", start_line(self.settings), ()
+            record.__dict__.pop("color_message", None)
+        return record.levelno >= self.level
+
+
 def configure_logging(settings: Settings) -> None:
     """Route structlog and the standard library's logging (uvicorn's too) through one renderer:
     one JSON object per line with timestamp, level, logger and request id, or console text."""
@@ -320,7 +364,7 @@ def configure_logging(settings: Settings) -> None:
     ]
     renderer: Any = (
         structlog.dev.ConsoleRenderer()
-        if settings.log_format == "console"
+        if log_format(settings) == "console"
         else structlog.processors.JSONRenderer(_json)
     )
     structlog.configure(
@@ -339,9 +383,11 @@ def configure_logging(settings: Settings) -> None:
     )
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
+    level = logging.getLevelNamesMapping()[settings.log_level.upper()]
+    handler.addFilter(StartupLines(level, settings))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         # uvicorn's own access line would repeat ours (`access_log`), without the route template.

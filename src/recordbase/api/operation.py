@@ -204,6 +204,7 @@ PATH_PARAMETERS: dict[str, tuple[JSON, str]] = {
     "error_id": ({"type": "string"}, "The id in an import's errorFileLink."),
     "webhook_id": ({"type": "string"}, "A webhook subscription's id."),
     "delivery_id": ({"type": "string"}, "One delivery's id, from the subscription's delivery log."),
+    "token_id": ({"type": "string"}, "A personal access token's id (from GET /api/admin/tokens)."),
 }
 """Path parameters by name; a route whose parameter is not here is described as a plain string."""
 

@@ -292,6 +292,7 @@ WEBHOOK_ADMINISTRATION = (
 )  # fmt: skip
 """Webhook subscriptions and their delivery logs (docs/events.md); before `/{kind}`, which would take them."""
 
+TOKEN_OWNER = Param("principalId", "query", STRING, "Administrators: another's tokens; `*`: everyone's")
 ADMINISTRATION = Group(
     (
         admin("GET", "/roles", identity.list_roles, "list_roles", "Roles", response=ANY),
@@ -308,6 +309,10 @@ ADMINISTRATION = Group(
               response=ANY),
         admin("POST", "/tokens", identity.create_token, "create_token", "Create a personal access token",
               response=ANY, body=OBJECT, status=201),
+        admin("GET", "/tokens", identity.list_tokens, "list_tokens", "Personal access tokens (no secrets)",
+              response=ANY, params=(TOKEN_OWNER,)),
+        admin("DELETE", "/tokens/{token_id}", identity.revoke_token, "revoke_token",
+              "Revoke a personal access token", status=204),
         admin("GET", "/audit", identity.audit_log, "audit", "The audit log", response=ANY),
         admin("PATCH", "/principals/{principal_id}", identity.update_principal, "update_principal",
               "Change a principal", body=OBJECT, status=204),

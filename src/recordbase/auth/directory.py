@@ -214,6 +214,33 @@ class Directory:
         )
         return token
 
+    async def list_tokens(self, principal_id: str | None) -> list[dict[str, Any]]:
+        return await self.tokens.list_tokens(principal_id)
+
+    async def revoke_token(self, actor: Actor, token_id: str, *, any_owner: bool) -> None:
+        """Revoke a personal token by id: one's own, or (`any_owner`: administrators) anyone's.
+
+        A token the caller may not revoke is as unknown as one that does not exist (404). The
+        revocation key is what every request checks, so the token stops working at once everywhere.
+        """
+        async with self.change(actor, "token.revoke", token_id, {}) as connection:
+            owner = await self.tokens.token_owner(connection, token_id)
+            if owner is None or (owner[0] != actor.id and not any_owner):
+                raise NotFound("No such token.")
+            far = (datetime.now(UTC) + timedelta(days=3650)).isoformat()
+            await self.identity.revoke(connection, f"pat:{owner[1]}", far)
+            await self.tokens.mark_revoked(connection, token_id)
+
+    async def principal_ref(self, ref: str) -> str:
+        """A principal's id, given its id or its login."""
+        async with self.database.read() as connection:
+            if await self.identity.principal(connection, ref) is not None:
+                return ref
+        found = await self.identity.login(ref)
+        if found is None:
+            raise NotFound(f"No user or application has the id or login '{ref}'.")
+        return found.principal_id
+
     async def _role_id(self, ref: str) -> str:
         found = builtin_role(ref)
         if found is not None:

@@ -145,7 +145,10 @@ class Slot:
 
     def outcome(self) -> Outcome:
         record_id = self.key or (self.record or {}).get("Id") or self.item.id
-        return Outcome(self.index, self.item.op, record_id, self.record, self.error)
+        record = self.record
+        if record is None and self.item.op is Op.DELETE:
+            record = self.current  # a delete that failed still answers the record as it is
+        return Outcome(self.index, self.item.op, record_id, record, self.error)
 
 
 async def plan(
@@ -263,7 +266,7 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
 
 
 async def _lock(writer: RecordWriter, entity: Entity, keyed: dict[str, Slot]) -> None:
-    """Updates read whole records; deletes only what deciding needs (`Id`, `CreatedBy`)."""
+    """Read whole records: updates check against them, deletes answer them as they were."""
     found: dict[str, Record] = {}
     for deleting in (False, True):
         ids = [key for key, slot in keyed.items() if (slot.item.op is Op.DELETE) is deleting]
@@ -306,6 +309,7 @@ def _check_slot_access(
         owner = slot.current["CreatedBy"]
         if not _allows(read, owner):
             slot.error = not_found(entity, slot.item.id)
+            slot.current = None  # a record the caller may not read is never answered back
             return
         if not _allows(rule, owner):
             slot.error = Forbidden(FORBIDDEN_TEXT)

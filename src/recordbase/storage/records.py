@@ -115,9 +115,8 @@ class EntityShape:
 
     @cached_property
     def lock_for_delete(self) -> Prepared:
-        return self.database.prepare(
-            self._select_in_id_order(self.table.c.Id, self.table.c.CreatedBy).with_for_update(), point=True
-        )
+        # The whole row: a delete-batch answers each record as it was before the delete.
+        return self.database.prepare(self._select_in_id_order().with_for_update(), point=True)
 
     def _select_in_id_order(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
         query = sa.select(*columns) if columns else sa.select(self.table)
@@ -328,7 +327,7 @@ class RecordWriter:
         """Read these records and lock them until the transaction ends (PostgreSQL; SQLite has one writer).
 
         Locks are taken in id order, so two batches touching the same records queue, never deadlock.
-        Records to delete come back as `{Id, CreatedBy}` only: nothing else decides a delete.
+        Records to delete are locked `FOR UPDATE` (they also block new references to them).
         """
         if not ids:
             return {}
@@ -336,8 +335,6 @@ class RecordWriter:
         statement = shape.lock_for_delete if for_delete else shape.lock_for_update
         async with stale_schema_guard():
             rows = await self.connection.fetch(statement, {"ids": sorted(ids)})
-        if for_delete:
-            return {row[0]: {"Id": row[0], "CreatedBy": row[1]} for row in rows}
         return {row[0]: shape.decode(row) for row in rows}
 
     async def referenced_ids(

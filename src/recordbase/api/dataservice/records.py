@@ -122,16 +122,17 @@ def delete_item(record_id: Any) -> Item:
 
 
 def batch_response(result: BatchResult, wire: list[Any], depth: int, permissions: Permissions) -> Response:
+    entity = result.entity
     body = {
-        "successRecords": [success(result.entity, o, depth, permissions) for o in result.successes],
-        "failureRecords": [failure(o, wire[o.index]) for o in result.failures],
+        "successRecords": [success(entity, o, depth, permissions) for o in result.successes],
+        "failureRecords": [failure(o, wire[o.index], entity, permissions) for o in result.failures],
     }
     return JSONResponse(body, status_code=batch_status(result))
 
 
 def success(entity: Entity, outcome: Outcome, depth: int, permissions: Permissions) -> dict[str, Any]:
-    """The stored record; for a delete only its `Id` (the uipath SDK needs no more)."""
-    if outcome.op is Op.DELETE or outcome.record is None:
+    """The stored record; for a delete, the record as it was before (read in the same transaction)."""
+    if outcome.record is None:
         return {"Id": outcome.id}
     return plain(entity, outcome.record, depth, permissions)
 
@@ -145,11 +146,14 @@ def batch_status(result: BatchResult) -> int:
     return 400
 
 
-def failure(outcome: Outcome, sent: Any) -> dict[str, Any]:
-    """`{error, code, record}`: `error` a string (the SDK requires it), `record` the item as sent."""
+def failure(outcome: Outcome, sent: Any, entity: Entity, permissions: Permissions) -> dict[str, Any]:
+    """`{error, code, record}`: `error` a string (the SDK requires it); `record` the item as sent,
+    or, for a delete of a record the caller may read, that record as it is."""
     error = outcome.error
     assert error is not None
-    if isinstance(sent, dict):
+    if outcome.op is Op.DELETE and outcome.record is not None:
+        record = plain(entity, outcome.record, 1, permissions)
+    elif isinstance(sent, dict):
         record = sent
     else:
         record = {"Id": sent} if outcome.op is Op.DELETE and isinstance(sent, str) else {}

@@ -51,7 +51,7 @@ BY_SQL_TYPE = {
 }
 DISPLAY_TYPES = frozenset({"basic", *BY_DISPLAY_TYPE})
 # Keys a field, its sqlType or an entity body may carry: what the uipath SDKs send on create
-# (uipath-sdk-wire.md §5.1) and what recordbase renders (so fetched metadata can be sent back).
+# (docs/compat-uipath.md) and what recordbase renders (so fetched metadata can be sent back).
 # Anything else is refused by name: a misspelt `type` must not silently make a text field.
 FIELD_KEYS = frozenset(
     {

@@ -16,7 +16,7 @@ from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.api.pipeliner.errors import outcome_error
 from recordbase.api.pipeliner.wire import entity_candidates, expansions, names, render, to_core
 from recordbase.core.actors import Actor
-from recordbase.core.batch import BatchResult, Item, Mode, Op
+from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
 from recordbase.core.schema import Entity
 from recordbase.errors import FieldError
 from recordbase.services import Services
@@ -122,7 +122,13 @@ def batch_response(result: BatchResult, rollback: int) -> Response:
     lookup = names(result.entity)
     if rollback == 0 and result.failures:
         first = result.failures[0]
-        body = outcome_error(first, lookup, first.index)
+        body = outcome_error(first, lookup, entity_index(first))
         return JSONResponse(body, status_code=body["http_status"])
-    data = [o.id if o.error is None else outcome_error(o, lookup, o.index) for o in result.outcomes]
+    data = [o.id if o.error is None else outcome_error(o, lookup, entity_index(o)) for o in result.outcomes]
     return JSONResponse({"success": not result.failures, "data": data})
+
+
+def entity_index(outcome: Outcome) -> int | None:
+    """Null when `entity_id` already names the item's record (as in Pipeliner's own rollback=0 example,
+    an update); the item's zero-based position when it names none (a create, an unusable id)."""
+    return outcome.index if outcome.id is None else None
