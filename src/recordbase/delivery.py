@@ -142,6 +142,7 @@ class EventWorker:
             settings.webhook_disable_after,
         )
         self._deliver = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -155,19 +156,31 @@ class EventWorker:
             try:
                 yield
             finally:
+                # Stop between steps, not in the middle of a statement; cancel only what lingers.
+                self._stopping.set()
+                await asyncio.wait(tasks, timeout=10)
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _forever(self, step: Callable[[], Any], wait: Callable[[], Any]) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 busy = await step()
             except Exception:
                 logger.exception("event worker step failed")
                 busy = False
             if not busy:
-                await wait()
+                await self._pause(wait)
+
+    async def _pause(self, wait: Callable[[], Any]) -> None:
+        """`wait()`, cut short when the worker stops."""
+        waiting = asyncio.ensure_future(wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiting, stopping):
+            task.cancel()
+        await asyncio.gather(waiting, stopping, return_exceptions=True)
 
     async def _dispatch_loop(self) -> None:
         await self._forever(self.dispatch_once, lambda: self._sleep(self.wakeup.written))
