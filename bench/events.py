@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -66,6 +67,23 @@ class Arrivals:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
+def start(server: LiveServer, seconds: float = 180) -> None:
+    """`recordbase serve` as LiveServer starts it, with patience for a loaded machine."""
+    server.process = subprocess.Popen(
+        [sys.executable, "-m", "recordbase.cli", "serve", "--port", str(server.port)],
+        env=server.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"recordbase did not start within {seconds} s")
+
+
 def batch(round_: int, size: int) -> list[dict[str, Any]]:
     return [{"name": f"r{round_}-{i}", "qty": i, "note": "x" * 40} for i in range(size)]
 
@@ -73,7 +91,8 @@ def batch(round_: int, size: int) -> list[dict[str, Any]]:
 def run(settings: Settings, size: int, rounds: int) -> dict[str, Any]:
     server = LiveServer(settings)
     server.env["RECORDBASE_EVENTS_POLL_INTERVAL"] = "0.2"
-    server.start()
+    server.env["RECORDBASE_WEBHOOK_PRIVATE_TARGETS"] = "true"
+    start(server)
     arrivals = Arrivals()
     try:
         token = (settings.data_dir / "admin-token").read_text().strip()
@@ -130,8 +149,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny loops, for CI")
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--size", type=int, default=1000, help="records per insert-batch")
+    parser.add_argument("--rounds", type=int, default=10, help="batches per side")
     args = parser.parse_args()
-    size, rounds = (50, 2) if args.smoke else (1000, 10)
+    size, rounds = (50, 2) if args.smoke else (min(args.size, 1000), min(args.rounds, 50))
     backends = ("sqlite", "postgres") if args.backend == "both" else (args.backend,)
     for backend in backends:
         with tempfile.TemporaryDirectory() as directory:

@@ -99,7 +99,7 @@ async def open_services(
                 files=files,
                 query=query,
                 sql=SqlService(schemas, SqlStore(database), settings.sql_max_rows, settings.sql_timeout),
-                webhooks=WebhookService(webhook_store, query),
+                webhooks=WebhookService(webhook_store, query, settings.webhook_private_targets),
                 events=worker,
             )
     finally:

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -24,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from standardwebhooks.webhooks import Webhook
 
 from recordbase.core.events import Event
-from recordbase.core.webhook_service import Payloads
+from recordbase.core.webhook_service import Payloads, is_private
 from recordbase.core.webhooks import Attempt, Claimed, RetryPolicy, deliveries_for, outcome, skipped
 from recordbase.settings import Settings
 from recordbase.storage.database import Connection
@@ -42,6 +43,10 @@ places the events of many writes (each is a write transaction of its own, queued
 writes on SQLite's one writer); the delay is all it adds to an event's way to its receivers."""
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600)
 USER_AGENT = "recordbase-webhooks"
+
+
+class TargetRefused(Exception):
+    """A receiver address the settings do not allow."""
 
 
 class EventMetrics:
@@ -142,6 +147,7 @@ class EventWorker:
             settings.webhook_disable_after,
         )
         self._deliver = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -155,19 +161,31 @@ class EventWorker:
             try:
                 yield
             finally:
+                # Stop between steps, not in the middle of a statement; cancel only what lingers.
+                self._stopping.set()
+                await asyncio.wait(tasks, timeout=10)
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _forever(self, step: Callable[[], Any], wait: Callable[[], Any]) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 busy = await step()
             except Exception:
                 logger.exception("event worker step failed")
                 busy = False
             if not busy:
-                await wait()
+                await self._pause(wait)
+
+    async def _pause(self, wait: Callable[[], Any]) -> None:
+        """`wait()`, cut short when the worker stops."""
+        waiting = asyncio.ensure_future(wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiting, stopping):
+            task.cancel()
+        await asyncio.gather(waiting, stopping, return_exceptions=True)
 
     async def _dispatch_loop(self) -> None:
         await self._forever(self.dispatch_once, self._sleep_until_written)
@@ -211,33 +229,51 @@ class EventWorker:
         if not claimed:
             return False
         events = await self.outbox.events([c.delivery.event_id for c in claimed])
-        await asyncio.gather(*(self._send(client, c, events.get(c.delivery.event_id)) for c in claimed))
+        sent = await asyncio.gather(
+            *(self._send(client, c, events.get(c.delivery.event_id)) for c in claimed)
+        )
+        await self.webhooks.record_all(sent, self.policy.disable_after)
+        if self.metrics is not None:
+            for attempt in sent:
+                self._measure(attempt, events.get(attempt.delivery.event_id))
         return True
 
-    async def _send(self, client: httpx.AsyncClient, claimed: Claimed, event: Event | None) -> None:
+    async def _send(self, client: httpx.AsyncClient, claimed: Claimed, event: Event | None) -> Attempt:
+        """One attempt (the outcomes of a batch are saved together, in one transaction)."""
         payload = None if event is None else await self.payloads.build(event, claimed)
         if event is None or payload is None:
-            await self._save(skipped(claimed, time.time(), "not visible to the subscription's owner"))
-            return
+            return skipped(claimed, time.time(), "not visible to the subscription's owner")
         body = orjson.dumps(payload)
         headers = sign(claimed.subscription.secret, event.id, body, datetime.now(UTC))
         status, error = None, None
         try:
+            await self._check_target(claimed.subscription.url)
             response = await client.post(claimed.subscription.url, content=body, headers=headers)
             status = response.status_code
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except httpx.HTTPError as problem:
+        except (httpx.HTTPError, TargetRefused) as problem:
             error = f"{type(problem).__name__}: {problem}"[:500]
-        attempt = outcome(claimed, self.policy, time.time(), status, error)
-        await self._save(attempt)
-        if self.metrics is not None:
-            self.metrics.attempts.labels(attempt.status).inc()
-            if attempt.delivered_at is not None:
-                self.metrics.latency.observe(max(0.0, attempt.delivered_at - event.at))
+        return outcome(claimed, self.policy, time.time(), status, error)
 
-    async def _save(self, attempt: Attempt) -> None:
-        await self.webhooks.record(attempt, self.policy.disable_after)
+    def _measure(self, attempt: Attempt, event: Event | None) -> None:
+        assert self.metrics is not None
+        self.metrics.attempts.labels(attempt.status).inc()
+        if attempt.delivered_at is not None and event is not None:
+            self.metrics.latency.observe(max(0.0, attempt.delivered_at - event.at))
+
+    async def _check_target(self, url: str) -> None:
+        """Refuse a receiver on the server's own network unless allowed (SSRF); checked at each
+        attempt, since a name may resolve elsewhere than when the subscription was made."""
+        if self.settings.webhook_private_targets:
+            return
+        parts = urlsplit(url)
+        try:
+            found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443)
+        except OSError as problem:
+            raise TargetRefused(f"cannot resolve {parts.hostname}: {problem}") from None
+        if any(is_private(str(info[4][0])) for info in found):
+            raise TargetRefused(f"{parts.hostname} is a private address (webhook_private_targets is off)")
 
     async def prune_once(self) -> bool:
         if self.settings.events_retention > 0:

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     webhook_retry_window: float = Field(
         3 * 86400.0, gt=0, description="Seconds a delivery is retried before it is marked failed."
     )
+    webhook_private_targets: bool = Field(
+        False,
+        description="Allow webhook URLs on loopback, private and link-local addresses (receivers on the "
+        "server's own network); off, such deliveries are refused.",
+    )
     webhook_disable_after: int = Field(
         100, ge=1, description="Failed attempts in a row after which a subscription is disabled."
     )

@@ -26,6 +26,7 @@ FAST = {
     "webhook_retry_base": 0.05,
     "webhook_retry_max_interval": 0.2,
     "webhook_timeout": 5.0,
+    "webhook_private_targets": True,
 }
 
 

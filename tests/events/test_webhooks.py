@@ -182,6 +182,7 @@ async def test_bad_subscriptions_are_refused(events_api: Api) -> None:
 
 async def test_webhooks_from_the_cli(settings: Settings, receiver: Receiver) -> None:
     cli = LiveServer(settings)
+    cli.env["RECORDBASE_WEBHOOK_PRIVATE_TARGETS"] = "true"
     created = json.loads(cli.command("webhook", "create", receiver.url, "--event", "*"))
     assert created["secret"].startswith("whsec_") and created["events"] == ["*"]
     assert [h["id"] for h in json.loads(cli.command("webhook", "list"))] == [created["id"]]
@@ -190,3 +191,11 @@ async def test_webhooks_from_the_cli(settings: Settings, receiver: Receiver) -> 
     assert json.loads(cli.command("webhook", "deliveries", created["id"])) == []
     cli.command("webhook", "delete", created["id"])
     assert json.loads(cli.command("webhook", "list")) == []
+
+
+async def test_private_targets_are_refused_by_default(api: Api) -> None:
+    await note_entity(api)
+    for url in ("http://127.0.0.1:9/h", "http://localhost/h", "http://169.254.169.254/latest", "http://[::1]/h",
+                "http://10.0.0.8/h"):  # fmt: skip
+        response = await api.post(HOOKS, json={"url": url, "events": ["Note.created"]})
+        assert response.status_code == 400 and "private" in response.json()["error"], url

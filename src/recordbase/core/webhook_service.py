@@ -5,6 +5,7 @@ Both dialects (the admin API, Pipeliner's `Webhooks` entity) and the CLI call th
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -42,12 +43,34 @@ class SubscriptionStore(Protocol):
 ActorLookup = Callable[[str], Awaitable[Actor]]
 
 
-def check_url(url: object) -> str:
+def is_private(host: str) -> bool:
+    """Loopback, private, link-local, reserved or unspecified: the server's own network."""
+    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain") or host.lower().endswith(
+        ".localhost"
+    ):
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return bool(
+        address.is_private or address.is_loopback or address.is_link_local or address.is_reserved
+        or address.is_multicast or address.is_unspecified
+    )  # fmt: skip
+
+
+def check_url(url: object, private_allowed: bool) -> str:
     if not isinstance(url, str) or not url or len(url) > MAX_URL:
         raise BadRequest(f"'url' must be an http or https URL of at most {MAX_URL} characters.")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise BadRequest("'url' must be an http or https URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or (port is not None and port <= 0):
         raise BadRequest("'url' must be an http or https URL.")
+    if not private_allowed and is_private(parts.hostname):
+        raise BadRequest("'url' names a private address; webhook_private_targets is off (docs/settings.md).")
     return url
 
 
@@ -62,9 +85,10 @@ def check_topics(raw: object) -> list[Topic]:
 
 
 class WebhookService:
-    def __init__(self, store: SubscriptionStore, query: QueryService) -> None:
+    def __init__(self, store: SubscriptionStore, query: QueryService, private_targets: bool = False) -> None:
         self.store = store
         self.query = query
+        self.private_targets = private_targets
 
     async def create(
         self, actor: Actor, url: object, events: object, filter_group: object, dialect: str
@@ -75,7 +99,7 @@ class WebhookService:
         if filter_group is not None:
             self._check_filter(actor, entities, filter_group)
         found = filter_group if isinstance(filter_group, dict) else None
-        sub = new_subscription(actor.id, check_url(url), topics, found, dialect)
+        sub = new_subscription(actor.id, check_url(url, self.private_targets), topics, found, dialect)
         await self.store.create(sub)
         return sub
 

@@ -178,16 +178,18 @@ class WebhookStore:
             self._prepare(limit.values(disabled=True, disabled_reason=sa.bindparam("reason"))),
         )
 
-    async def record(self, attempt: Attempt, disable_after: int) -> None:
-        """Save one attempt's outcome and the subscription's failure streak (and disable) together."""
+    async def record_all(self, attempts: Sequence[Attempt], disable_after: int) -> None:
+        """Save attempts' outcomes and their subscriptions' failure streaks (and disables), in order,
+        in one transaction."""
         reset, add, disable = self._streak
         async with self.database.transaction() as connection:
-            await connection.execute(self._finish, attempt.delivery_row())
-            if attempt.failed is False:
-                await connection.execute(reset, {"id": attempt.subscription.id})
-            elif attempt.failed:
-                await connection.execute(add, {"id": attempt.subscription.id})
-                await connection.execute(disable, attempt.disable_row(disable_after))
+            await connection.execute_many(self._finish, [a.delivery_row() for a in attempts])
+            for attempt in attempts:
+                if attempt.failed is False:
+                    await connection.execute(reset, {"id": attempt.subscription.id})
+                elif attempt.failed:
+                    await connection.execute(add, {"id": attempt.subscription.id})
+                    await connection.execute(disable, attempt.disable_row(disable_after))
 
     @cached_property
     def _log(self) -> Prepared:
