@@ -233,3 +233,54 @@ async def test_a_role_naming_unknown_entities_fields_or_keys_is_refused(
     good = {"name": "R", "entities": {"Thing": {"actions": ["read"]}, "*": {"actions": ["read"]}},
             "fields": {"Thing": {"name": {"read": True, "write": False}}}}  # fmt: skip
     assert (await api.post("/api/admin/roles", json=good)).status_code == 201
+
+
+# Junk query parameters -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "query"),
+    [
+        ("GET", "", "frist=10"),
+        ("GET", "", "filter=name"),
+        ("GET", "", "first=10&sort=name"),
+        ("GET", "/{id}", "expnad=owner"),
+        ("POST", "/batch-modify", "rollback=1"),
+        ("POST", "/batch-delete", "rollback_method=1"),
+        ("PATCH", "/{id}", "dry-run=true"),
+        ("DELETE", "/{id}", "force=true"),
+    ],
+)
+async def test_pipeliner_refuses_parameters_its_contract_does_not_name(
+    api: Api, method: str, suffix: str, query: str
+) -> None:
+    await create_entity(api, "Account", [field("name")])
+    created = await api.post(f"{SPACE}/entities/Accounts", json={"name": "Acme"})
+    record = created.json()["data"]["id"]
+    body = [] if "batch" in suffix else {"name": "x"} if method == "PATCH" else None
+    url = f"{SPACE}/entities/Accounts{suffix.format(id=record)}?{query}"
+    response = (
+        await api.request(method, url, json=body) if body is not None else await api.request(method, url)
+    )
+    assert response.status_code == 400, response.text
+    refused = response.json()
+    assert refused["success"] is False and refused["code"] == 117
+    assert query.split("=", maxsplit=1)[0] in refused["message"]
+    assert (await api.get(f"{SPACE}/entities/Accounts/{record}")).json()["data"]["name"] == "Acme"
+
+
+async def test_pipeliner_accepts_the_parameters_it_documents(api: Api) -> None:
+    await create_entity(api, "Account", [field("name")])
+    query = (
+        "first=5&order-by=-name&load-only=name&include-deleted=true&filter[name]=A&filter-op[name]=icontains"
+    )
+    assert (await api.get(f"{SPACE}/entities/Accounts?{query}")).status_code == 200
+    created = await api.post(f"{SPACE}/entities/Accounts?validation-level=0", json={"name": "Acme"})
+    assert created.status_code == 201, created.text
+
+
+async def test_data_service_routes_accept_parameters_the_sdk_adds(api: Api) -> None:
+    """The UiPath contract is not exact (SDK versions add their own), so unknown parameters pass."""
+    await create_entity(api, "Thing", [field("name")])
+    response = await api.get(f"{DS}/EntityService/Thing/read?start=0&limit=10&expansionLevel=1&sdkVersion=2")
+    assert response.status_code == 200, response.text

@@ -446,6 +446,7 @@ IMPORT_SUMMARY = fixed(
             "totalRecords": {"type": "integer"},
             "insertedRecords": {"type": "integer"},
             "errorFileLink": {"type": ["string", "null"]},
+            "skippedRecords": {"type": "integer"},
         },
         "required": ["totalRecords", "insertedRecords"],
     }
@@ -453,6 +454,12 @@ IMPORT_SUMMARY = fixed(
 CSV_FILE = fixed({"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}})
 TEXT = fixed({"type": "string"})
 EXPORT_FORMAT = Param("format", "query", fixed({"type": "string", "enum": ["csv", "jsonl"]}), "csv or jsonl")
+IMPORT_KEY = (
+    Param("importKey", "query", fixed({"type": "string", "pattern": "^[A-Za-z0-9-]{8,64}$"}),
+          "recordbase: rows get Ids from this key, so a resent chunk inserts only missing rows"),
+    Param("importOffset", "query", fixed({"type": "integer", "minimum": 0, "maximum": 2**31}),
+          "recordbase: the file row of this chunk's first row (with importKey)"),
+)  # fmt: skip
 ODATA = (
     Param("$filter", "query", TEXT, "OData filter (docs/query.md)"),
     Param("$orderby", "query", TEXT, "OData order"),
@@ -464,7 +471,7 @@ def transfer_operations(base: str, ident: str, tag: str) -> tuple[Operation, ...
     return (
         Operation("POST", f"{base}/bulk-upload", f"{ident}_bulk_upload", "Import a CSV file (part `file`)",
                   tag, IMPORT_SUMMARY, CSV_FILE, errors=(400, 401, 403, 404, 413, 415),
-                  body_media="multipart/form-data"),
+                  params=IMPORT_KEY, body_media="multipart/form-data"),
         Operation("GET", f"{base}/bulk-upload/errors/{{error_id}}", f"{ident}_bulk_upload_errors",
                   "The rows an import refused, as CSV", tag, TEXT, errors=(401, 403, 404), media="text/csv"),
         Operation("GET", f"{base}/export", f"{ident}_export", "Every record as CSV or JSON lines", tag, TEXT,
