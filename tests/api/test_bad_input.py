@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.api.helpers import DF, DS, create_entity, field
 from tests.conftest import Api
@@ -284,3 +287,23 @@ async def test_data_service_routes_accept_parameters_the_sdk_adds(api: Api) -> N
     await create_entity(api, "Thing", [field("name")])
     response = await api.get(f"{DS}/EntityService/Thing/read?start=0&limit=10&expansionLevel=1&sdkVersion=2")
     assert response.status_code == 200, response.text
+
+
+async def test_an_error_outside_any_endpoint_carries_the_request_id(api: Api) -> None:
+    async def boom(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    transport = api.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app = transport.app
+    app.router.routes.append(Route("/boom-for-test", boom))  # type: ignore[attr-defined]
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as client:
+        response = await client.get("/boom-for-test", headers={"X-Request-Id": "trace-me-42"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "Internal server error.",
+        "code": "INTERNAL_ERROR",
+        "traceId": "trace-me-42",
+    }
+    assert response.headers["x-request-id"] == "trace-me-42"
