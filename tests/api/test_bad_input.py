@@ -307,3 +307,45 @@ async def test_an_error_outside_any_endpoint_carries_the_request_id(api: Api) ->
         "traceId": "trace-me-42",
     }
     assert response.headers["x-request-id"] == "trace-me-42"
+
+
+@pytest.mark.parametrize(
+    ("fields", "extra", "named"),
+    [
+        ([{"name": "age", "type": "integer"}], {}, "type"),
+        ([{"name": "age", "sqlType": {"name": "INT", "precision": 3}}], {}, "precision"),
+        ([{"name": "age", "fieldDisplayType": "Fancy"}], {}, "Fancy"),
+        ([{"name": "age", "sqlType": {"name": "INTEGER"}}], {}, "INTEGER"),
+        ([{"name": "age", "sqlType": "INT"}], {}, "sqlType"),
+        ([field("age", "INT")], {"colour": "red"}, "colour"),
+    ],
+)
+async def test_unknown_field_keys_and_types_are_refused_by_name(
+    api: Api, fields: list[dict[str, Any]], extra: dict[str, Any], named: str
+) -> None:
+    body = {"entityDefinition": {"name": "Thing", "fields": fields, **extra}}
+    refused = assert_envelope(await api.post(f"{DF}/Entity", json=body), 400)
+    assert named in refused["error"]
+    assert (await api.get(f"{DF}/Entity/Thing/metadata")).status_code == 404
+
+
+async def test_the_sdks_full_create_payload_is_accepted(api: Api) -> None:
+    """Every key uipath 2.x sends on create_entity (v1 and v3), so nothing the SDK sends is refused."""
+    age = {**field("age", "INT", sql_type={"minValue": 0, "maxValue": 10}), "defaultValue": "1"}
+    body = {
+        "displayName": "Thing",
+        "description": "d",
+        "entityDefinition": {
+            "name": "Thing",
+            "fields": [age, {**field("title"), "referenceFieldName": None}],
+            "folderId": "00000000-0000-0000-0000-000000000000",
+            "isRbacEnabled": False,
+            "isInsightsEnabled": False,
+            "externalFields": [],
+            "entityClassId": 9,
+        },
+    }
+    response = await api.post(f"{DF}/v3/entities", json=body)
+    assert response.status_code == 200, response.text
+    fetched = (await api.get(f"{DF}/Entity/Thing/metadata")).json()
+    assert {f["name"]: f["sqlType"]["name"] for f in fetched["fields"]}["age"] == "BIGINT"
