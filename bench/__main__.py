@@ -28,6 +28,7 @@ from bench.harness import (
     Load,
     PocketBase,
     Recordbase,
+    cpu,
     drop_schema,
     machine,
     markdown_table,
@@ -89,9 +90,15 @@ def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
         for op in OPERATIONS:
             extra = (str(args.rows),) if op == "get" else ()
             found[op] = wrk(
-                peer.url, f"pb_{op}", args.seconds, connections(args, op), *extra, per_request=per_request(op)
+                peer.url,
+                f"pb_{op}",
+                args.seconds,
+                connections(args, op),
+                *extra,
+                per_request=per_request(op),
+                server=peer.pid,
             )
-            print(f"  PocketBase {op}: {found[op].rps:,.1f}/s", flush=True)
+            print(f"  PocketBase {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request", flush=True)
         return found
     finally:
         peer.stop()
@@ -129,8 +136,13 @@ def recordbase_figures(args: argparse.Namespace, backend: str, workdir: Path) ->
                 connections(args, op),
                 *extra,
                 per_request=per_request(op),
+                server=server.pid,
+                database=backend == "postgres",
             )
-            print(f"  recordbase/{backend} {op}: {found[op].rps:,.1f}/s", flush=True)
+            print(
+                f"  recordbase/{backend} {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request",
+                flush=True,
+            )
         return found
     finally:
         server.stop()

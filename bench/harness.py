@@ -28,7 +28,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,10 @@ class Recordbase:
         wait_until_up(f"{self.url}/readyz")
         return self
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.token}"}, timeout=300)
 
@@ -231,6 +235,10 @@ class PocketBase:
         wait_until_up(f"{self.url}/api/health")
         self.token = self._setup()
         return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
 
     def _setup(self) -> str:
         with httpx.Client(base_url=self.url, timeout=120) as client:
@@ -305,7 +313,9 @@ def ensure_wrk() -> str:
 @dataclass(frozen=True)
 class Load:
     """Requests (or operations) per second and latency of one measured run; `errors` counts answers
-    that were not 2xx, `socket_errors` connections wrk lost or timed out (load, not a wrong answer)."""
+    that were not 2xx, `socket_errors` connections wrk lost or timed out (load, not a wrong answer).
+    `cpu_ms`: CPU milliseconds the server's process tree spent per request over the run (a figure
+    that holds on a busy machine, unlike throughput); `db_cpu_ms`: the PostgreSQL server's, per request."""
 
     rps: float
     p50_ms: float
@@ -313,14 +323,60 @@ class Load:
     errors: int = 0
     per_request: int = 1
     socket_errors: int = 0
+    cpu_ms: float | None = None
+    db_cpu_ms: float | None = None
+
+
+def _stat(pid: str) -> tuple[str, int, float] | None:
+    """(command name, parent pid, CPU seconds) of a process, from /proc; None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return name, int(rest[1]), (int(rest[11]) + int(rest[12])) / ticks
+
+
+def process_cpu(root: int | None = None, name: str | None = None) -> float:
+    """CPU seconds of process `root` and all its descendants, or of every process called `name`."""
+    table = {pid: found for pid in os.listdir("/proc") if pid.isdigit() and (found := _stat(pid))}
+    if name is not None:
+        return sum(cpu for comm, _, cpu in table.values() if comm == name)
+    tree, total = {str(root)}, 0.0
+    for pid, (_, parent, cpu) in sorted(table.items(), key=lambda item: int(item[0])):
+        if pid in tree or str(parent) in tree:
+            tree.add(pid)
+            total += cpu
+    return total
 
     @property
     def rows_per_s(self) -> float:
         return self.rps * self.per_request
 
 
-def wrk(url: str, mode: str, seconds: float, connections: int, *args: str, per_request: int = 1) -> Load:
-    """Closed-loop load from wrk (2 threads) with bench/wrk.lua in `mode`; non-2xx answers count as errors."""
+def wrk(
+    url: str,
+    mode: str,
+    seconds: float,
+    connections: int,
+    *args: str,
+    per_request: int = 1,
+    server: int | None = None,
+    database: bool = False,
+) -> Load:
+    """Closed-loop load from wrk (2 threads) with bench/wrk.lua in `mode`; non-2xx answers count as errors.
+    With `server` (a pid), the CPU of its process tree per request; with `database`, PostgreSQL's too."""
+    before = process_cpu(server) if server else 0.0
+    db_before = process_cpu(name="postgres") if database else 0.0
+    load = _wrk(url, mode, seconds, connections, *args, per_request=per_request)
+    requests = max(1.0, load.rps * max(1, round(seconds)))
+    cpu = (process_cpu(server) - before) * 1000 / requests if server else None
+    db_cpu = (process_cpu(name="postgres") - db_before) * 1000 / requests if database else None
+    return replace(load, cpu_ms=cpu, db_cpu_ms=db_cpu)
+
+
+def _wrk(url: str, mode: str, seconds: float, connections: int, *args: str, per_request: int = 1) -> Load:
     threads = str(min(2, connections))
     duration = f"-d{max(1, round(seconds))}s"
     command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", duration, "--timeout", "120s",
@@ -525,19 +581,30 @@ def rate(load: Load | None) -> str:
     return text
 
 
+def cpu(load: Load | None) -> str:
+    if load is None or load.cpu_ms is None:
+        return "—"
+    text = f"{load.cpu_ms:.3f}"
+    return text + (f" (+{load.db_cpu_ms:.3f} db)" if load.db_cpu_ms is not None else "")
+
+
 def markdown_table(figures: list[Figure]) -> str:
     lines = [
-        "| backend | operation | recordbase | p50 / p99 ms | raw driver | x raw | PocketBase | x PocketBase"
-        " | non-2xx / socket errors |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| backend | operation | recordbase | p50 / p99 ms | CPU ms/req | raw driver | x raw | PocketBase"
+        " | PocketBase p50 / p99 ms | PocketBase CPU ms/req | x PocketBase | non-2xx / socket errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for f in figures:
-        lat = f"{f.recordbase.p50_ms:.1f} / {f.recordbase.p99_ms:.1f}"
-        mine = f"| {f.backend} | {f.operation} | {rate(f.recordbase)} | {lat} "
+        mine = f"| {f.backend} | {f.operation} | {rate(f.recordbase)} | {latency(f.recordbase)} "
+        mine += f"| {cpu(f.recordbase)} "
         raw = f"| {rate(f.raw)} | {ratio(f.recordbase, f.raw)} "
-        peer = f"| {rate(f.peer)} | {ratio(f.recordbase, f.peer)} "
+        peer = f"| {rate(f.peer)} | {latency(f.peer)} | {cpu(f.peer)} | {ratio(f.recordbase, f.peer)} "
         lines.append(f"{mine}{raw}{peer}| {f.recordbase.errors} / {f.recordbase.socket_errors} |")
     return "\n".join(lines)
+
+
+def latency(load: Load | None) -> str:
+    return "—" if load is None else f"{load.p50_ms:.1f} / {load.p99_ms:.1f}"
 
 
 def machine() -> str:

@@ -58,3 +58,36 @@ async def test_role_create_refuses_entities_and_fields_that_do_not_exist(
     )
     assert refused.returncode == 1 and "nowhere" in refused.stderr.decode().lower()
     assert "Ghosts" not in [r["name"] for r in json.loads(cli.command("role", "list"))]
+
+
+async def test_tokens_listed_and_revoked_roles_assigned_by_login(settings: Settings) -> None:
+    cli = LiveServer(settings)
+    cli.command("user", "create", "Bea", "--login", "bea", "--password", "a long enough pass")
+    robot = json.loads(cli.command("app", "create", "Robot"))
+    cli.command("role", "assign", "Data Reader", "bea")  # a login, not an id
+    cli.command("role", "assign", "Data Writer", robot["clientId"])
+    token = cli.command("token", "create", "--admin", "--name", "ci")
+    listed = json.loads(cli.command("token", "list"))
+    (ci,) = [t for t in listed if t["name"] == "ci"]
+    assert ci["admin"] is True and ci["revokedAt"] is None and token not in json.dumps(listed)
+    with pytest.raises(Exception, match="returned non-zero exit status 1"):
+        cli.command("role", "assign", "Data Reader", "nobody")
+    cli.start()
+    try:
+        headers = {"Authorization": f"Bearer {token}"}
+        assignments = httpx.get(f"{cli.url}/api/admin/assignments", headers=headers).json()  # noqa: ASYNC210
+        users = httpx.get(f"{cli.url}/api/admin/users", headers=headers).json()  # noqa: ASYNC210
+        bea = next(u["id"] for u in users if u["login"] == "bea")
+        pairs = {(a["principalId"], a["roleId"]) for a in assignments}
+        reader, writer = "00000000-0000-0000-0000-00000000a004", "00000000-0000-0000-0000-00000000a003"
+        assert (bea, reader) in pairs and (robot["id"], writer) in pairs
+        for path in ("/api/admin/nothing", "/api/admin/userz", "/api/admin/tokenss"):
+            missing = httpx.get(f"{cli.url}{path}", headers=headers)  # noqa: ASYNC210
+            assert missing.status_code == 404 and missing.json()["code"] == "NOT_FOUND", path
+        assert httpx.get(f"{cli.url}/api/Entity", headers=headers).status_code == 200  # noqa: ASYNC210
+        cli.command("token", "revoke", ci["id"])
+        assert httpx.get(f"{cli.url}/api/Entity", headers=headers).status_code == 401  # noqa: ASYNC210
+    finally:
+        cli.stop()
+    (revoked,) = [t for t in json.loads(cli.command("token", "list")) if t["id"] == ci["id"]]
+    assert revoked["revokedAt"] is not None

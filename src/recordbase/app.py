@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from recordbase.api.errors import UNAUTHENTICATED_TEXT
 from recordbase.api.fallback import EXCEPTION_HANDLERS
@@ -17,6 +19,7 @@ from recordbase.auth.directory import Directory
 from recordbase.auth.jwt_tokens import AccessTokens
 from recordbase.auth.service import AuthService
 from recordbase.auth.tokens import TokenService
+from recordbase.console import console_routes
 from recordbase.core.catalog import SchemaService
 from recordbase.core.file_cleanup import with_record_cleanup, with_schema_cleanup
 from recordbase.core.file_values import FileLimits
@@ -25,6 +28,8 @@ from recordbase.core.query import QueryLimits
 from recordbase.core.query.service import QueryService
 from recordbase.core.records import Limits, RecordService
 from recordbase.core.schema_cache import SchemaCache
+from recordbase.core.webhook_service import Payloads, WebhookService
+from recordbase.delivery import EventMetrics, EventWorker, Wakeup, with_wakeup
 from recordbase.files.factory import open_blob_store
 from recordbase.services import Services
 from recordbase.settings import Settings
@@ -37,11 +42,12 @@ from recordbase.storage.query_store import QueryStore
 from recordbase.storage.records import RecordStore
 from recordbase.storage.schema_store import CatalogSchemaStore
 from recordbase.storage.timed import TimedDatabase, UsageCallback
+from recordbase.storage.webhooks import WebhookStore
 
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, on_db_usage: UsageCallback | None = None
+    settings: Settings, on_db_usage: UsageCallback | None = None, registry: CollectorRegistry | None = None
 ) -> AsyncIterator[Services]:
     """Migrate, connect, load the schema and start listening for changes; close everything on exit.
 
@@ -62,9 +68,20 @@ async def open_services(
         access = AccessTokens(
             settings.secret_key or await signing_key(database), settings.access_token_lifetime
         )
-        blobs, record_store = open_blob_store(settings), RecordStore(database, catalog)
-        records = RecordService(schemas, with_record_cleanup(record_store, blobs), limits)
-        files = FileService(records, record_store, blobs, file_limits(settings))
+        blobs, record_store, wakeup = open_blob_store(settings), RecordStore(database, catalog), Wakeup()
+        poking = with_wakeup(record_store, wakeup)
+        records = RecordService(schemas, with_record_cleanup(poking, blobs), limits)
+        files = FileService(records, poking, blobs, file_limits(settings))
+        query = QueryService(records, QueryStore(record_store), query_limits(settings))
+        auth = AuthService(
+            database, identity, principals, access, UNAUTHENTICATED_TEXT,
+            timedelta(seconds=settings.refresh_token_lifetime),
+        )  # fmt: skip
+        webhook_store = WebhookStore(database)
+        worker = EventWorker(
+            settings, record_store.outbox, webhook_store, Payloads(query, auth.actor_for), wakeup,
+            None if registry is None else EventMetrics(registry),
+        )  # fmt: skip
         async with files.sweeping():
             yield Services(
                 settings=settings,
@@ -75,10 +92,12 @@ async def open_services(
                 ),
                 records=records,
                 tokens=TokenService(principals),
-                auth=AuthService(database, identity, principals, access, UNAUTHENTICATED_TEXT),
+                auth=auth,
                 directory=directory,
                 files=files,
-                query=QueryService(records, QueryStore(record_store), query_limits(settings)),
+                query=query,
+                webhooks=WebhookService(webhook_store, query),
+                events=worker,
             )
     finally:
         await database.close()
@@ -104,7 +123,10 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            async with open_services(settings, metrics.db_usage) as services:
+            async with (
+                open_services(settings, metrics.db_usage, metrics.registry) as services,
+                services.events.running(),
+            ):
                 app.state.services = services
                 yield
         finally:
@@ -118,10 +140,35 @@ def create_app(settings: Settings) -> Starlette:
         access_log=settings.access_log,
     )
     app = Starlette(
-        routes=table, middleware=[observe], exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+        routes=[*table, *console_routes()],
+        middleware=[observe, *cors(settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
     )
     app.state.metrics = metrics
     return app
+
+
+def cors(settings: Settings) -> list[Middleware]:
+    """CORS for browser apps on the configured origins; no middleware at all when none is set."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-UIPATH-TenantName",
+                "X-UIPATH-OrganizationUnitId",
+            ],
+            expose_headers=["X-Request-Id", "Server-Timing", "Content-Disposition"],
+            max_age=600,
+        )
+    ]
 
 
 def app_from_environment() -> Starlette:

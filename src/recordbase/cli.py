@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import errno
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -16,14 +17,17 @@ import typer
 import uvicorn
 import yaml
 
-from recordbase import transfer_client
+from recordbase import __version__, transfer_client
 from recordbase.api.observability import configure_logging, prepare_metrics_directory
-from recordbase.api.openapi import build_document, dialects
+from recordbase.api.routes import build_document, dialects
 from recordbase.app import open_services
-from recordbase.cli_admin import app_app, role_app, user_app
-from recordbase.core.actors import SYSTEM_ACTOR_ID
+from recordbase.cli_admin import _run, app_app, role_app, user_app
+from recordbase.cli_options import settings_from
+from recordbase.cli_webhooks import webhook_app
+from recordbase.core.actors import SYSTEM, SYSTEM_ACTOR_ID
 from recordbase.core.schema import Schema
 from recordbase.errors import RecordbaseError
+from recordbase.local_files import ADMIN_TOKEN_FILE, make_private_dir, write_private_file
 from recordbase.schemafile import export_schema, load_document
 from recordbase.services import Services
 from recordbase.settings import Settings
@@ -39,6 +43,7 @@ app.add_typer(schema_app, name="schema")
 app.add_typer(user_app, name="user")
 app.add_typer(app_app, name="app")
 app.add_typer(role_app, name="role")
+app.add_typer(webhook_app, name="webhook")
 
 DatabaseOption = Annotated[
     str | None, typer.Option("--database-url", help="sqlite:///PATH or postgresql://…")
@@ -46,15 +51,6 @@ DatabaseOption = Annotated[
 DataDirOption = Annotated[
     Path | None, typer.Option("--data-dir", help="Directory for SQLite data and files.")
 ]
-
-
-def settings_from(database_url: str | None, data_dir: Path | None, **more: object) -> Settings:
-    """Flags win over the environment; they are also exported so that worker processes see them."""
-    given = {"database_url": database_url, "data_dir": data_dir, **more}
-    for key, value in given.items():
-        if value is not None:
-            os.environ[f"RECORDBASE_{key.upper()}"] = str(value)
-    return Settings()
 
 
 def run(work: object) -> None:
@@ -65,17 +61,46 @@ def run(work: object) -> None:
         raise typer.Exit(1) from None
 
 
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def _version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"recordbase {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """recordbase: a self-hosted data service."""
+
+
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    host: Annotated[str | None, typer.Option(help="Listen address (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default 1).")] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(help="Log lines as console (for people) or json; default: console on a terminal."),
+    ] = None,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Start the server (SQLite in ./recordbase-data unless a database URL is given)."""
-    settings = settings_from(database_url, data_dir, host=host, port=port, workers=workers)
+    if log_format not in (None, "console", "json"):
+        typer.echo("error: --log-format must be console or json.", err=True)
+        raise typer.Exit(2)
+    settings = settings_from(
+        database_url, data_dir, host=host, port=port, workers=workers, log_format=log_format
+    )
     configure_logging(settings)
+    _require_free_port(settings.host, settings.port)
     run(_bootstrap(settings))
     prepare_metrics_directory(settings)
     uvicorn.run(
@@ -87,7 +112,31 @@ def serve(
         log_level=settings.log_level,
         log_config=None,
         access_log=False,
+        # A worker must answer the supervisor's ping within this many seconds or it is killed and
+        # replaced; uvicorn's 5 s is less than a worker's start-up takes on a busy machine, where
+        # workers were then replaced forever and the server never served.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """Exit with one clear line, not a traceback, when the address cannot be bound (taken, say)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds it
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = (
+                "is already in use"
+                if error.errno == errno.EADDRINUSE
+                else f"cannot be used ({error.strerror})"
+            )
+            typer.echo(
+                f"error: {host}:{port} {reason}; is another server running? Choose another with --port.",
+                err=True,
+            )
+            raise typer.Exit(1) from None
 
 
 async def _bootstrap(settings: Settings) -> None:
@@ -97,10 +146,9 @@ async def _bootstrap(settings: Settings) -> None:
         if await services.tokens.store.has_admin_token():
             return
         token = await services.tokens.create_admin_token("initial admin")
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    path = settings.data_dir / "admin-token"
-    path.write_text(token + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    make_private_dir(settings.data_dir)
+    path = settings.data_dir / ADMIN_TOKEN_FILE
+    write_private_file(path, token + "\n")
     typer.echo(f"Admin token (also saved in {path}):\n  {token}", err=True)
 
 
@@ -121,6 +169,23 @@ def token_create(
             sys.stdout.write(await services.tokens.create_admin_token(name) + "\n")
 
     run(work())
+
+
+@token_app.command("list")
+def token_list(database_url: DatabaseOption = None, data_dir: DataDirOption = None) -> None:
+    """List bearer tokens as JSON (id, name, owner, created, expiry, revocation; never the secret)."""
+    _run(database_url, data_dir, lambda s: s.directory.list_tokens(None))
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id, as `token list` shows it.")],
+    database_url: DatabaseOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Revoke a bearer token; every server process refuses it from its next request on."""
+    _run(database_url, data_dir, lambda s: s.directory.revoke_token(SYSTEM, token_id, any_owner=True))
+    typer.echo(f"revoked {token_id}", err=True)
 
 
 @schema_app.command("apply")

@@ -16,6 +16,7 @@ import orjson
 import typer
 
 from recordbase.app import open_services
+from recordbase.cli_options import settings_from
 from recordbase.core.actors import SYSTEM
 from recordbase.errors import RecordbaseError
 from recordbase.services import Services
@@ -37,8 +38,6 @@ DataDirOption = Annotated[
 
 def _run(database_url: str | None, data_dir: Path | None, work: Callable[[Services], Awaitable[Any]]) -> None:
     """Open the services, run `work`, print its result as JSON; errors become exit code 1."""
-    from recordbase.cli import settings_from  # noqa: PLC0415 - cli imports this module
-
     settings: Settings = settings_from(database_url, data_dir)
 
     async def main() -> Any:
@@ -120,10 +119,15 @@ def role_create(
 @role_app.command("assign")
 def role_assign(
     role: Annotated[str, typer.Argument(help="Role id or name.")],
-    principal_id: str,
+    principal: Annotated[str, typer.Argument(help="User, application or group: its id, or a login.")],
     remove: Annotated[bool, typer.Option("--remove", help="Unassign instead.")] = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Assign a role to a user, application or group (or remove it)."""
-    _run(database_url, data_dir, lambda s: s.directory.assignment(SYSTEM, role, principal_id, add=not remove))
+
+    async def work(s: Services) -> None:
+        principal_id = await s.directory.principal_ref(principal)
+        await s.directory.assignment(SYSTEM, role, principal_id, add=not remove)
+
+    _run(database_url, data_dir, work)

@@ -10,14 +10,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+FIELD = "{field}"
+"""In a field error's text: the field's name as the dialect spells it (`owner` in UiPath, `owner_id` in
+Pipeliner); renderers fill it in (`FieldError.named`), so no message is rewritten after the fact."""
+
 
 @dataclass(frozen=True)
 class FieldError:
-    """One problem with one field of one record."""
+    """One problem with one field of one record; `text` may name the field as `FIELD`."""
 
     field: str
     code: str
-    message: str
+    text: str
+
+    @property
+    def message(self) -> str:
+        """The text with the field's core name."""
+        return self.named(self.field)
+
+    def named(self, name: str) -> str:
+        """The text with the field called `name` (its wire name)."""
+        return self.text.replace(FIELD, name)
 
 
 class RecordbaseError(Exception):
@@ -77,6 +90,10 @@ class NotFound(RecordbaseError):
 
 class EntityNotFound(NotFound):
     code = "ENTITY_NOT_FOUND"
+
+
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
 
 
 class ChoiceSetNotFound(NotFound):

@@ -12,8 +12,11 @@ from recordbase.core.files import FileService
 from recordbase.core.query.service import QueryService
 from recordbase.core.records import RecordService
 from recordbase.core.schema_cache import SchemaCache
+from recordbase.core.webhook_service import WebhookService
+from recordbase.delivery import EventWorker
 from recordbase.settings import Settings
 from recordbase.storage.database import Database
+from recordbase.storage.timed import ping
 
 
 @dataclass(frozen=True)
@@ -28,3 +31,9 @@ class Services:
     directory: Directory
     files: FileService
     query: QueryService
+    webhooks: WebhookService
+    events: EventWorker
+
+    async def ping_database(self) -> None:
+        """One trivial query; raises when the database cannot be reached (readiness)."""
+        await ping(self.database)

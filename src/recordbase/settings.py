@@ -51,9 +51,16 @@ class Settings(BaseSettings):
         "", description="Key that signs access tokens; empty: generated once and kept in the database."
     )
     access_token_lifetime: int = Field(3600, ge=60, le=86400, description="Access token lifetime in seconds.")
+    refresh_token_lifetime: int = Field(
+        30 * 86400,
+        ge=300,
+        le=365 * 86400,
+        description="Absolute lifetime of a refresh-token family in seconds, counted from the sign-in.",
+    )
     log_format: str = Field(
-        "json",
-        description="Log lines as `json` (one object a line, with the request id) or `console` (for people).",
+        "auto",
+        description="Log lines as `json` (one object a line, with the request id), `console` (for people), "
+        "or `auto`: console on a terminal, JSON otherwise.",
     )
     access_log: bool = Field(
         False, description="Log one line per request (method, route template, status, duration, request id)."
@@ -62,6 +69,11 @@ class Settings(BaseSettings):
         False,
         description="Serve the OpenAPI descriptions (`/api/openapi.json`) without a token; "
         "they list every entity and field name.",
+    )
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (`https://app.example.com`) whose browser apps may call the "
+        "API; `*` allows any. Empty: CORS off (no middleware).",
     )
 
     files_storage: Literal["local", "s3"] = Field(
@@ -87,6 +99,36 @@ class Settings(BaseSettings):
     files_sweep_grace: int = Field(
         3600, ge=0, description="Seconds an unreferenced blob is kept before the sweeper deletes it."
     )
+    export_escape_formulas: bool = Field(
+        True, description="CSV export prefixes `'` to text cells a spreadsheet would run as a formula."
+    )
+
+    events_poll_interval: float = Field(
+        1.0, gt=0, le=60, description="Seconds between looks for events and due webhook deliveries "
+        "written by other processes (a process's own writes are seen at once)."
+    )
+    events_retention: int = Field(
+        7 * 86400, ge=0, description="Seconds dispatched events are kept (for `Last-Event-ID` resumes and "
+        "the delivery log); 0 keeps them forever."
+    )
+    events_heartbeat: float = Field(
+        15.0, gt=0, le=300, description="Seconds between keep-alive comments on an idle event stream."
+    )
+    webhook_timeout: float = Field(
+        10.0, gt=0, le=120, description="Seconds a webhook receiver has to answer."
+    )
+    webhook_retry_base: float = Field(
+        5.0, gt=0, description="Seconds before the first retry of a failed delivery; each retry doubles it."
+    )
+    webhook_retry_max_interval: float = Field(
+        3600.0, gt=0, description="Longest wait between two retries, in seconds."
+    )
+    webhook_retry_window: float = Field(
+        3 * 86400.0, gt=0, description="Seconds a delivery is retried before it is marked failed."
+    )
+    webhook_disable_after: int = Field(
+        100, ge=1, description="Failed attempts in a row after which a subscription is disabled."
+    )
 
     @field_validator("database_schema")
     @classmethod
@@ -98,9 +140,13 @@ class Settings(BaseSettings):
     @field_validator("log_format")
     @classmethod
     def _known_format(cls, value: str) -> str:
-        if value not in ("json", "console"):
-            raise ValueError("log_format must be json or console")
+        if value not in ("auto", "json", "console"):
+            raise ValueError("log_format must be auto, json or console")
         return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @property
     def resolved_database_url(self) -> str:

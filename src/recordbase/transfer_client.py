@@ -297,11 +297,15 @@ def export_direct(
     out: IO[bytes],
 ) -> int:
     """The export straight from the database, as the system actor; answers the bytes written."""
-    encode = export_csv if kind == "csv" else export_jsonl
     written = 0
     try:
         query = parse_odata({"$filter": filter_text} if filter_text else {}, services.query.limits)
-        stream = encode(services.query, entity, query, SYSTEM)
+        escape = services.settings.export_escape_formulas
+        stream = (
+            export_csv(services.query, entity, query, SYSTEM, escape_formulas=escape)
+            if kind == "csv"
+            else export_jsonl(services.query, entity, query, SYSTEM)
+        )
 
         async def next_part() -> bytes | None:
             return await anext(stream, None)

@@ -91,3 +91,22 @@ def test_route_templates_of_every_mount() -> None:
         scope = {"route": route, "root_path": concrete, "app_root_path": ""}
         assert templates(scope) == mount + route.path
     assert templates({}) == "<unmatched>"
+
+
+def batch_count(metrics: str, operation: str) -> float:
+    found = re.search(rf'recordbase_batch_size_count\{{operation="{operation}"\}} ([\d.]+)', metrics)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_batch_sizes_are_observed_per_operation_in_both_dialects(api: Api) -> None:
+    await standard_entities(api)
+    before = (await api.get("/metrics")).text
+    records = [{"fullName": "Ann"}, {"fullName": "Bob"}, {"fullName": "Cy"}]
+    assert (await api.post(f"{DS}/EntityService/Customer/insert-batch", json=records)).status_code == 200
+    pipeliner = "/api/v100/rest/spaces/s/entities/Customer/batch-modify"
+    assert (await api.post(pipeliner, json=[{"fullName": "Di"}])).status_code == 200
+    after = (await api.get("/metrics")).text
+    assert batch_count(after, "insert-batch") == batch_count(before, "insert-batch") + 1
+    assert batch_count(after, "batch-modify") == batch_count(before, "batch-modify") + 1
+    total = re.search(r'recordbase_batch_size_sum\{operation="insert-batch"\} ([\d.]+)', after)
+    assert total is not None and float(total.group(1)) >= 3

@@ -15,8 +15,8 @@ import pytest
 import schemathesis
 from starlette.routing import Mount, Route
 
-from recordbase.api.openapi import OPERATIONS
-from recordbase.api.routes import routes
+from recordbase.api.operation import Group, Operation
+from recordbase.api.routes import GROUPS, described, routes
 from recordbase.settings import Settings
 from tests.api.helpers import create_entity, field, standard_entities
 from tests.conftest import Api, LiveServer
@@ -109,18 +109,47 @@ def served_routes() -> set[tuple[str, str]]:
     for route in routes():
         if isinstance(route, Mount) and route.path.startswith("/{org}"):
             continue  # the same routes as the `/api` mount
-        children = route.routes if isinstance(route, Mount) else [route]
-        prefix = route.path if isinstance(route, Mount) else ""
-        for child in children:
-            if isinstance(child, Route):
-                methods = (child.methods or set()) - {"HEAD"}
-                found |= {(method, normalized(prefix + child.path)) for method in methods}
+        found |= {(method, normalized(path)) for method, path in flat(route)}
     return found
 
 
 def test_every_route_is_described() -> None:
-    described = {(op.method, normalized(op.path)) for op in OPERATIONS}
-    assert served_routes() - described == set()
+    """Every served route comes from the route table; none was added beside it without a description."""
+    table = {(op.method, normalized(op.path)) for op in described() if op.summary and op.operation_id}
+    assert served_routes() - table == set()
+    assert len(table) == len(described())  # no two operations describe the same route
+
+
+def test_every_declared_route_is_served_in_table_order() -> None:
+    served = [(m, p) for route in routes() for m, p in flat(route)]
+    expected = [
+        (op.method, prefix + op.path)
+        for group in GROUPS
+        for prefix in (group.mounts or ("",))
+        for op in group.operations
+    ]
+    assert sorted(served) == sorted(expected)  # the order: tests/api/test_route_tree.py
+
+
+def flat(route: object, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(route, Mount):
+        return [pair for child in route.routes for pair in flat(child, prefix + route.path)]
+    if isinstance(route, Route):
+        return [(m, prefix + route.path) for m in sorted((route.methods or set()) - {"HEAD"})]
+    return []
+
+
+def test_a_route_without_a_summary_is_refused() -> None:
+    op = described()[0]
+    with pytest.raises(ValueError, match="summary"):
+        Operation(op.method, op.path, op.endpoint, op.operation_id, "", op.tag)
+    assert Group((op,), mounts=("/api",)).prefix == "/api"
+
+
+async def test_choiceset_route_wins_over_entity_by_id(api: Api) -> None:
+    await api.post("/api/Entity/choiceset", json={"name": "Status", "values": ["A", "B"]})
+    choice_sets = await api.get("/api/Entity/choiceset")
+    assert choice_sets.status_code == 200 and [c["name"] for c in choice_sets.json()] == ["Status"]
 
 
 async def test_generated_client_creates_and_reads_a_record(settings: Settings, tmp_path: Path) -> None:

@@ -147,12 +147,13 @@ async def test_missing_credentials_ask_for_basic_auth(api: Api) -> None:
 
 
 async def test_seed_rollback_0_writes_nothing_and_answers_422(api: Api) -> None:
-    """rollback-method=0: the seed's example, where the created Account's owner does not exist."""
+    """rollback-method=0: the seed's example, where the updated Account's owner does not exist
+    (the seed's `entity_id` is the update's id, and its `entity_index` null)."""
     ids = await crm(api)
     existing = await create(api, {"name": "Account"})
     body = [
-        {"id": existing["id"], "name": "Account - Updated"},
-        {"name": "Account - Created", "owner_id": MISSING},
+        {"id": existing["id"], "name": "Account - Updated", "owner_id": MISSING},
+        {"name": "Account - Created"},
     ]
     response = await api.post(f"{ACCOUNTS}/batch-modify", params={"rollback-method": "0"}, json=body)
     assert response.status_code == 422
@@ -164,7 +165,7 @@ async def test_seed_rollback_0_writes_nothing_and_answers_422(api: Api) -> None:
         "code": 40000,
         "name": "ERROR_ENTITY_VALIDATION",
         "message": "\n" + message,
-        "entity_id": None,
+        "entity_id": existing["id"],
         "entity_name": "Account",
         "entity_errors": [],
         "field_errors": [
@@ -185,10 +186,15 @@ async def test_seed_rollback_0_writes_nothing_and_answers_422(api: Api) -> None:
             }
         ],
         "step_checklist_errors": [],
-        "entity_index": 1,
+        "entity_index": None,
         "http_status": 422,
         "success": False,
     }
+    assert await account_names(api) == {"Account"}
+    body = [{"id": existing["id"], "name": "Account - Updated"}, {"name": "Created", "owner_id": MISSING}]
+    created = await api.post(f"{ACCOUNTS}/batch-modify", json=body)
+    assert created.status_code == 422
+    assert (created.json()["entity_id"], created.json()["entity_index"]) == (None, 1)  # a create: its place
     assert await account_names(api) == {"Account"}
 
 
@@ -201,7 +207,7 @@ async def test_rollback_0_reports_the_failing_update_by_id_and_index(api: Api) -
     )
     assert response.status_code == 422
     error = response.json()
-    assert (error["entity_id"], error["entity_index"]) == (first["id"], 1)
+    assert (error["entity_id"], error["entity_index"]) == (first["id"], None)
     assert {e["field_name"] for e in error["field_errors"]} == {"owner_id", "employees"}
     assert error["message"].count("\n") == 2
     assert await account_names(api) == {"One"}
@@ -294,7 +300,7 @@ async def test_batch_modify_duplicates_and_bad_items(api: Api) -> None:
     assert data[1]["field_errors"][0]["field_name"] == "id"
     assert data[2]["field_errors"][0]["errors"][0]["code"] == 40011
     assert data[3]["entity_errors"][0]["code"] == 40011
-    assert (data[4]["code"], data[4]["http_status"], data[4]["entity_index"]) == (40400, 404, 4)
+    assert (data[4]["code"], data[4]["http_status"], data[4]["entity_index"]) == (40400, 404, None)
     assert data[6]["field_errors"][0]["errors"][0]["code"] == 40017
     assert await account_names(api) == {"A", "E"}
 
@@ -305,7 +311,7 @@ async def test_batch_delete_both_methods_and_both_body_forms(api: Api) -> None:
     refused = await api.post(f"{ACCOUNTS}/batch-delete", json=[ids[0], MISSING])
     assert refused.status_code == 404
     error = refused.json()
-    assert (error["code"], error["entity_index"], error["entity_id"]) == (40400, 1, MISSING)
+    assert (error["code"], error["entity_index"], error["entity_id"]) == (40400, None, MISSING)
     assert await account_names(api) == set("abcd")
     partial = await api.post(
         f"{ACCOUNTS}/batch-delete", params={"rollback-method": "1"}, json=[{"id": ids[0]}, MISSING, ids[1]]
@@ -327,7 +333,7 @@ async def test_deleting_a_referenced_client_is_refused(api: Api) -> None:
     single = await api.delete(f"{SPACE}/entities/Clients/{owner['id']}")
     assert single.status_code == 409 and single.json()["code"] == 40900
     batch = await api.post(f"{SPACE}/entities/Clients/batch-delete", json=[owner["id"]])
-    assert batch.status_code == 409 and batch.json()["entity_index"] == 0
+    assert batch.status_code == 409 and batch.json()["entity_index"] is None
     assert (await read(api, owner["id"], "Clients")).status_code == 200
 
 

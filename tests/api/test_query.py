@@ -378,7 +378,7 @@ ERRORS: list[tuple[Any, str, list[str]]] = [
     (where("fullName", "<", "B"), "INVALID_QUERY", ["'<'", "fullName"]),
     (where("age", "contains", "4"), "INVALID_QUERY", ["contains", "age"]),
     (where("age", ">", "old"), "INVALID_QUERY", ["age", "'>'"]),
-    (where("status", "=", "Open"), "INVALID_QUERY", ["status"]),
+    (where("status", "=", "Nope"), "INVALID_QUERY", ["status"]),
     (where("tags", "=", "2"), "INVALID_QUERY", ["tags"]),
     (where("photo", "=", "x"), "INVALID_QUERY", ["photo"]),
     (where("age", "in", "41"), "INVALID_QUERY", ["age", "valueList"]),

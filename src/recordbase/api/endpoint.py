@@ -92,7 +92,8 @@ def _request_id() -> str:
 
 def pipeliner(handler: Handler) -> Endpoint:
     """A Pipeliner endpoint: the same credential check; errors as Pipeliner's `Error` object,
-    a refused credential with `WWW-Authenticate: Basic realm="restapi"` (spec-notes §2.1)."""
+    a refused credential with `WWW-Authenticate: Basic realm="restapi"`
+    (docs/compat-pipeliner.md#authentication)."""
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services

@@ -42,7 +42,7 @@ def _matching(routes: Sequence[BaseRoute], path: str, params: int) -> Iterator[t
 
 
 PIPELINER_PATHS = "/api/v100/rest/"
-"""Under this prefix errors take Pipeliner's shape (spec-notes §2.6), whatever answers them."""
+"""Under this prefix errors take Pipeliner's shape (docs/compat-pipeliner.md), whatever answers them."""
 PIPELINER_CODES = {
     404: (40402, "ERROR_NOT_FOUND"),
     405: (40500, "ERROR_METHOD_NOT_ALLOWED"),

@@ -43,8 +43,19 @@ async def json_body(request: Request, max_bytes: int) -> Any:
         raise InvalidJson(f"The request body is not valid JSON: {error}.") from None
 
 
+def query_param(request: Request, name: str) -> str | None:
+    """A query parameter by its documented name, or by that name in another letter case
+    (`FailOnFirst`, `ExpansionLevel`: UiPath's own pages write PascalCase, its SDKs camelCase)."""
+    params = request.query_params
+    raw = params.get(name)
+    if raw is None and params:
+        lowered = name.lower()
+        raw = next((value for key, value in params.multi_items() if key.lower() == lowered), None)
+    return raw
+
+
 def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
+    raw = query_param(request, name)
     if raw is None or raw == "":
         return default
     try:
@@ -57,7 +68,7 @@ def int_param(request: Request, name: str, default: int, low: int, high: int) ->
 
 
 def bool_param(request: Request, name: str, default: bool) -> bool:
-    raw = request.query_params.get(name)
+    raw = query_param(request, name)
     if raw is None or raw == "":
         return default
     lowered = raw.lower()

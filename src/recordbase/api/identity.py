@@ -16,9 +16,17 @@ from starlette.responses import Response
 from recordbase.api.errors import status_for
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.api.observability import current_request_id
+from recordbase.auth.directory import KINDS
 from recordbase.core.actors import Actor
 from recordbase.core.permissions import AdminRight
-from recordbase.errors import BadRequest, OAuthError, RateLimited, RecordbaseError, UnsupportedMediaType
+from recordbase.errors import (
+    BadRequest,
+    NotFound,
+    OAuthError,
+    RateLimited,
+    RecordbaseError,
+    UnsupportedMediaType,
+)
 from recordbase.services import Services
 
 logger = logging.getLogger("recordbase.api")
@@ -110,15 +118,24 @@ def path_id(request: Request, name: str) -> str:
     return checked(str(request.path_params[name]), name)
 
 
+def principal_kind(request: Request) -> str:
+    """`users`, `applications`, `groups` (or the singular); any other `/api/admin/...` path is 404."""
+    kind = path_id(request, "kind")
+    kind = kind[:-1] if kind.endswith("s") else kind
+    if kind not in KINDS:
+        raise NotFound("Nothing at this address.")
+    return kind
+
+
 async def list_principals(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
-    return JSONResponse(await services.directory.list_principals(request.path_params["kind"].rstrip("s")))
+    return JSONResponse(await services.directory.list_principals(principal_kind(request)))
 
 
 async def create_principal(request: Request, actor: Actor, services: Services) -> Response:
     require_admin(actor)
+    kind = principal_kind(request)
     body = await _object(request, services)
-    kind = path_id(request, "kind").rstrip("s")
     name = text(body, "name", required=True) or ""
     login, password = text(body, "login"), text(body, "password", limit=MAX_SECRET)
     created = await services.directory.create_principal(actor, kind, name, login, password)
@@ -198,6 +215,21 @@ async def create_token(request: Request, actor: Actor, services: Services) -> Re
         actor, principal_id, name, scopes or sorted(actor.scopes), days
     )
     return JSONResponse({"token": created}, status_code=201, headers=NO_STORE)
+
+
+async def list_tokens(request: Request, actor: Actor, services: Services) -> Response:
+    """GET /tokens: one's own personal tokens; `principalId=` (administrators) another's, `*` everyone's."""
+    wanted = request.query_params.get("principalId") or actor.id
+    if wanted != actor.id:
+        require_admin(actor)
+    return JSONResponse(await services.directory.list_tokens(None if wanted == "*" else wanted))
+
+
+async def revoke_token(request: Request, actor: Actor, services: Services) -> Response:
+    """DELETE /tokens/{token_id}: revoke one's own personal token (administrators: anyone's)."""
+    is_admin = actor.permissions.has_right(AdminRight.MANAGE_PERMISSIONS)
+    await services.directory.revoke_token(actor, request.path_params["token_id"], any_owner=is_admin)
+    return Response(status_code=204)
 
 
 async def audit_log(request: Request, actor: Actor, services: Services) -> Response:

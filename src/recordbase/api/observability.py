@@ -14,8 +14,9 @@ import asyncio
 import logging
 import os
 import re
+import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -36,12 +37,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from recordbase import timing
+from recordbase import __version__, timing
 from recordbase.api.http import JSONResponse
 from recordbase.errors import RecordbaseError
 from recordbase.services import Services
 from recordbase.settings import Settings
-from recordbase.storage.timed import ping
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID: ContextVar[str] = ContextVar("recordbase_request_id", default="")
@@ -157,6 +157,9 @@ class RouteTemplates:
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self.mounts = [(m.path_regex, m.path) for m in routes if isinstance(m, Mount)]
+        # Below a top-level mount, routes may sit in nested mounts (api/route_tree.py): their
+        # template under the top-level mount, by route.
+        self.below = {id(r): t for m in routes if isinstance(m, Mount) for r, t in _templates(m.routes)}
 
     def __call__(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -167,7 +170,15 @@ class RouteTemplates:
         if not root:
             return str(path)
         prefix = next((template for regex, template in self.mounts if regex.match(root + "/")), root)
-        return prefix + str(path)
+        return prefix + self.below.get(id(route), str(path))
+
+
+def _templates(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[BaseRoute, str]]:
+    for route in routes:
+        if isinstance(route, Mount):
+            yield from _templates(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            yield route, prefix + route.path
 
 
 class ObservabilityMiddleware:
@@ -233,7 +244,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     """Ready for traffic: the database answers, and the file store too when one is configured."""
     services: Services = request.app.state.services
-    checks = {"database": await _check(ping(services.database))}
+    checks = {"database": await _check(services.ping_database())}
     files = getattr(services, "files", None)
     if files is not None:
         checks["files"] = await _check(_files_reachable(files))
@@ -299,6 +310,49 @@ def _json(event: Any, **_: Any) -> str:
     return orjson.dumps(event, default=str).decode()
 
 
+def log_format(settings: Settings) -> str:
+    """`console` or `json`; `auto` is console when the server runs on a terminal (stdout and stderr,
+    where the lines go, are both TTYs), JSON under systemd, in a container or into a file."""
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "console" if sys.stdout.isatty() and sys.stderr.isatty() else "json"
+
+
+def start_line(settings: Settings) -> str:
+    """The one line that says the server is up: version, address, docs, where the admin token is."""
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    base = f"http://{host}:{settings.port}"
+    token = settings.data_dir / "admin-token"
+    where = f"admin token in {token}" if token.exists() else "admin tokens: recordbase token create --admin"
+    return f"recordbase {__version__} listening on {base}, docs at {base}/api/docs, {where}"
+
+
+QUIET_LOGGERS = ("alembic",)
+"""Libraries whose informational start-up lines are debug detail here."""
+QUIET_UVICORN = ("Started server process", "Waiting for application", "Application startup complete")
+
+
+class StartupLines(logging.Filter):
+    """Start-up chatter (alembic's context lines, uvicorn's lifecycle steps) at debug level, and
+    uvicorn's "running on" line replaced by `start_line`, once, after the socket is bound."""
+
+    def __init__(self, level: int, settings: Settings) -> None:
+        super().__init__()
+        self.level = level
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if record.name.startswith(QUIET_LOGGERS) or (
+            record.name.startswith("uvicorn") and message.startswith(QUIET_UVICORN)
+        ):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        elif record.name.startswith("uvicorn") and message.startswith("Uvicorn running on"):
+            record.name, record.msg, record.args = "recordbase", start_line(self.settings), ()
+            record.__dict__.pop("color_message", None)
+        return record.levelno >= self.level
+
+
 def configure_logging(settings: Settings) -> None:
     """Route structlog and the standard library's logging (uvicorn's too) through one renderer:
     one JSON object per line with timestamp, level, logger and request id, or console text."""
@@ -312,7 +366,7 @@ def configure_logging(settings: Settings) -> None:
     ]
     renderer: Any = (
         structlog.dev.ConsoleRenderer()
-        if settings.log_format == "console"
+        if log_format(settings) == "console"
         else structlog.processors.JSONRenderer(_json)
     )
     structlog.configure(
@@ -331,9 +385,11 @@ def configure_logging(settings: Settings) -> None:
     )
     handler = logging.StreamHandler()
     handler.setFormatter(formatter)
+    level = logging.getLevelNamesMapping()[settings.log_level.upper()]
+    handler.addFilter(StartupLines(level, settings))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level.upper())
+    root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         # uvicorn's own access line would repeat ours (`access_log`), without the route template.

@@ -1,7 +1,7 @@
 """OpenAPI 3.1 descriptions generated from the live schema: `/api/openapi.json`, one per dialect
 (`/api/openapi/{dialect}.json`), an interactive page (`/api/docs`) and `recordbase openapi`.
 
-The description is table-driven: api/openapi_table.py lists every described route once, and
+The description is table-driven: api/routes.py declares every route once (api/operation.py), and
 api/openapi_shapes.py builds each entity's schemas; this module assembles and serves them.
 Paths are written under the bare `/api` prefix; `/{org}/{tenant}/dataservice_/api` and
 `/{org}/{tenant}/datafabric_/api` serve the same routes.
@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from recordbase import __version__
-from recordbase.api.endpoint import Endpoint, PublicHandler, dataservice, public_dataservice
+from recordbase.api.endpoint import Endpoint, dataservice, public_dataservice
 from recordbase.api.http import JSONResponse
 from recordbase.api.openapi_components import STATIC_COMPONENTS
 from recordbase.api.openapi_shapes import JSON, entity_components, ref
-from recordbase.api.openapi_table import (
+from recordbase.api.operation import (
     ENTITY,
     ERROR_TEXT,
-    OPERATIONS,
     OPERATIONS_DIALECT,
     PATH_PARAMETERS,
     Doc,
@@ -38,6 +37,7 @@ from recordbase.api.openapi_table import (
     fixed,
 )
 from recordbase.core.actors import Actor
+from recordbase.core.permissions import Permissions, visible_schema
 from recordbase.core.schema import Schema
 from recordbase.errors import NotFound
 from recordbase.services import Services
@@ -46,15 +46,21 @@ from recordbase.settings import Settings
 # Assembly --------------------------------------------------------------------------------------
 
 
-def dialects() -> list[str]:
-    return sorted({op.dialect for op in OPERATIONS} - {OPERATIONS_DIALECT})
+Described = Callable[[], Sequence[Operation]]
+"""The described operations (api/routes.py `described`), asked for when a description is built."""
 
 
-def build_document(schema: Schema, settings: Settings, dialect: str | None = None) -> JSON:
+def dialects(operations: Sequence[Operation]) -> list[str]:
+    return sorted({op.dialect for op in operations} - {OPERATIONS_DIALECT})
+
+
+def build_document(
+    operations: Sequence[Operation], schema: Schema, settings: Settings, dialect: str | None = None
+) -> JSON:
     """The OpenAPI 3.1 document for the schema: every operation, or those of one dialect."""
     doc = Doc(schema, settings)
     paths: JSON = {}
-    for op in OPERATIONS:
+    for op in operations:
         if dialect is None or op.dialect == dialect:
             for concrete, at in expand(op, doc):
                 paths.setdefault(concrete.path, {})[concrete.method.lower()] = operation_json(concrete, at)
@@ -201,25 +207,40 @@ async def _current_schema(services: Services) -> Schema:
     return services.schemas.current
 
 
-async def whole(request: Request, services: Services) -> Response:
-    return JSONResponse(build_document(await _current_schema(services), services.settings))
+SpecHandler = Callable[[Request, Services, Permissions | None], Awaitable[Response]]
 
 
-async def one_dialect(request: Request, services: Services) -> Response:
-    dialect = request.path_params["dialect"]
-    if dialect not in dialects():
-        raise NotFound(f"No dialect '{dialect}'; there are: {', '.join(dialects())}.")
-    return JSONResponse(build_document(await _current_schema(services), services.settings, dialect))
+def whole(described: Described) -> SpecHandler:
+    async def openapi_document(request: Request, services: Services, caller: Permissions | None) -> Response:
+        schema = visible_schema(await _current_schema(services), caller)
+        return JSONResponse(build_document(described(), schema, services.settings))
+
+    return openapi_document
 
 
-def spec_endpoint(handler: PublicHandler) -> Endpoint:
-    """Token required unless the `openapi_public` setting says otherwise."""
+def one_dialect(described: Described) -> SpecHandler:
+    async def openapi_dialect(request: Request, services: Services, caller: Permissions | None) -> Response:
+        dialect, known = request.path_params["dialect"], dialects(described())
+        if dialect not in known:
+            raise NotFound(f"No dialect '{dialect}'; there are: {', '.join(known)}.")
+        schema = visible_schema(await _current_schema(services), caller)
+        return JSONResponse(build_document(described(), schema, services.settings, dialect))
+
+    return openapi_dialect
+
+
+def spec_endpoint(handler: SpecHandler) -> Endpoint:
+    """Token required unless the `openapi_public` setting says otherwise; with a token, the document
+    shows only the entities and fields the caller may see."""
 
     async def with_actor(request: Request, actor: Actor, services: Services) -> Response:
-        return await handler(request, services)
+        return await handler(request, services, actor.permissions)
 
-    with_actor.__name__ = handler.__name__
-    public, protected = public_dataservice(handler), dataservice(with_actor)
+    async def anonymous(request: Request, services: Services) -> Response:
+        return await handler(request, services, None)
+
+    with_actor.__name__ = anonymous.__name__ = handler.__name__
+    public, protected = public_dataservice(anonymous), dataservice(with_actor)
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -272,10 +293,6 @@ def swagger_ui_directory() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "static"
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/api/openapi.json", spec_endpoint(whole), methods=["GET"]),
-        Route("/api/openapi/{dialect}.json", spec_endpoint(one_dialect), methods=["GET"]),
-        Route("/api/docs", docs_page, methods=["GET"]),
-        Mount("/api/docs/static", app=StaticFiles(directory=swagger_ui_directory()), name="docs-static"),
-    ]
+def static_files() -> BaseRoute:
+    """The docs page's scripts and styles (not an operation: not described)."""
+    return Mount("/api/docs/static", app=StaticFiles(directory=swagger_ui_directory()), name="docs-static")

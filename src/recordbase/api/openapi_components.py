@@ -246,7 +246,6 @@ PIPELINER_ERROR = obj(
     ["success", "code", "message"],
     description="Pipeliner's error object (docs/pipeliner.md).",
 )
-ANY_JSON: JSON = {}
 HEALTH = obj({"status": {"const": "ok"}}, ["status"])
 READY = obj(
     {

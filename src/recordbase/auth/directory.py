@@ -26,6 +26,8 @@ from recordbase.storage.principals import PrincipalStore
 
 KINDS = ("user", "application", "group")
 MIN_PASSWORD = 12
+SESSION_REVOCATION = timedelta(days=366)
+"""How long a revoked family is remembered: longer than the longest refresh lifetime allowed."""
 
 
 class Directory:
@@ -95,6 +97,11 @@ class Directory:
             if not login:
                 raise Conflict("This principal has no login.")
             await self.identity.set_login(connection, principal_id, login, hash_secret(secret))
+            await self._end_sessions(connection, principal_id)
+
+    async def _end_sessions(self, connection: Connection, principal_id: str) -> None:
+        until = (datetime.now(UTC) + SESSION_REVOCATION).isoformat()
+        await self.identity.end_sessions(connection, principal_id, until)
 
     async def set_disabled(self, actor: Actor, principal_id: str, disabled: bool) -> None:
         async with self.change(
@@ -102,6 +109,8 @@ class Directory:
         ) as connection:
             if not await self.identity.set_disabled(connection, principal_id, disabled):
                 raise NotFound(f"Principal '{principal_id}' has no login to disable.")
+            if disabled:
+                await self._end_sessions(connection, principal_id)
 
     async def list_principals(self, kind: str) -> list[dict[str, Any]]:
         async with self.database.read() as connection:
@@ -166,6 +175,8 @@ class Directory:
                 await self.identity.assign(connection, principal_id, role_id)
             elif not await self.identity.unassign(connection, principal_id, role_id):
                 raise NotFound("No such assignment.")
+            else:
+                await self._end_sessions(connection, principal_id)
 
     async def assignments(self) -> list[dict[str, str]]:
         async with self.database.read() as connection:
@@ -202,6 +213,33 @@ class Directory:
             scopes=" ".join(sorted(scopes)) if scopes else None,
         )
         return token
+
+    async def list_tokens(self, principal_id: str | None) -> list[dict[str, Any]]:
+        return await self.tokens.list_tokens(principal_id)
+
+    async def revoke_token(self, actor: Actor, token_id: str, *, any_owner: bool) -> None:
+        """Revoke a personal token by id: one's own, or (`any_owner`: administrators) anyone's.
+
+        A token the caller may not revoke is as unknown as one that does not exist (404). The
+        revocation key is what every request checks, so the token stops working at once everywhere.
+        """
+        async with self.change(actor, "token.revoke", token_id, {}) as connection:
+            owner = await self.tokens.token_owner(connection, token_id)
+            if owner is None or (owner[0] != actor.id and not any_owner):
+                raise NotFound("No such token.")
+            far = (datetime.now(UTC) + timedelta(days=3650)).isoformat()
+            await self.identity.revoke(connection, f"pat:{owner[1]}", far)
+            await self.tokens.mark_revoked(connection, token_id)
+
+    async def principal_ref(self, ref: str) -> str:
+        """A principal's id, given its id or its login."""
+        async with self.database.read() as connection:
+            if await self.identity.principal(connection, ref) is not None:
+                return ref
+        found = await self.identity.login(ref)
+        if found is None:
+            raise NotFound(f"No user or application has the id or login '{ref}'.")
+        return found.principal_id
 
     async def _role_id(self, ref: str) -> str:
         found = builtin_role(ref)

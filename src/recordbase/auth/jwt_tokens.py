@@ -25,6 +25,7 @@ class Claims:
     token_id: str
     family_id: str | None
     expires_at: int
+    epoch: int = 0
 
 
 class AccessTokens:
@@ -32,7 +33,10 @@ class AccessTokens:
         self.key = key
         self.lifetime = lifetime_seconds
 
-    def issue(self, principal_id: str, scopes: frozenset[str], family_id: str | None = None) -> str:
+    def issue(
+        self, principal_id: str, scopes: frozenset[str], family_id: str | None = None, epoch: int = 0
+    ) -> str:
+        """A signed token; `sep` is the principal's session epoch (a reset or disable moves it on)."""
         issued = int(time.time())
         claims: dict[str, object] = {
             "iss": ISSUER,
@@ -46,6 +50,8 @@ class AccessTokens:
         }
         if family_id:
             claims["fam"] = family_id
+        if epoch:
+            claims["sep"] = epoch
         return jwt.encode(claims, self.key, algorithm=ALGORITHM)
 
     def verify(self, token: str, message: str) -> Claims:
@@ -67,4 +73,11 @@ class AccessTokens:
             token_id=str(claims["jti"]),
             family_id=claims.get("fam"),
             expires_at=int(claims["exp"]),
+            epoch=_epoch(claims.get("sep", 0), message),
         )
+
+
+def _epoch(value: object, message: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NotAuthenticated(message)
+    return value

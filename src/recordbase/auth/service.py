@@ -15,10 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
-
 from recordbase.auth.jwt_tokens import AccessTokens
 from recordbase.auth.passwords import verify_secret
 from recordbase.auth.roles import builtin_role, role_from_json
@@ -34,11 +30,13 @@ from recordbase.errors import (
     UnsupportedGrantType,
 )
 from recordbase.storage.database import Database
-from recordbase.storage.identity import IdentityStore
+from recordbase.storage.identity import IdentityStore, RequestState
 from recordbase.storage.principals import PrincipalStore
 
 REFRESH_LIFETIME = timedelta(days=30)
-FAILED_LOGINS = RateLimitItemPerMinute(10, 5)  # ten failures in five minutes, per login
+FAILED_LOGINS = 10
+"""Failed sign-ins allowed per login within FAILED_LOGIN_WINDOW seconds, counted in the database."""
+FAILED_LOGIN_WINDOW = 300.0
 BASIC_CACHE_SECONDS = 30.0
 PERSONAL_CACHE_SECONDS = 60.0
 
@@ -70,16 +68,17 @@ class AuthService:
         tokens: PrincipalStore,
         access: AccessTokens,
         message: str,
+        refresh_lifetime: timedelta = REFRESH_LIFETIME,
     ) -> None:
         self.database = database
         self.identity = identity
         self.tokens = tokens
         self.access = access
         self.message = message
+        self.refresh_lifetime = refresh_lifetime
         self._roles: tuple[int, dict[str, Role]] = (-1, {})
         self._assigned: dict[tuple[str, int], tuple[Role, ...]] = {}
-        self._limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._basic: dict[str, tuple[str, float]] = {}
+        self._basic: dict[str, tuple[str, float, int]] = {}
         self._personal: dict[str, tuple[float, str, frozenset[str], datetime | None]] = {}
 
     # Per request --------------------------------------------------------------------------------
@@ -89,16 +88,27 @@ class AuthService:
             return await self._personal_token(token)
         claims = self.access.verify(token, self.message)
         keys = [f"jti:{claims.token_id}"] + ([f"family:{claims.family_id}"] if claims.family_id else [])
-        return await self._actor(claims.principal_id, claims.scopes, keys)
+        return await self._actor(claims.principal_id, claims.scopes, keys, claims.epoch)
 
     async def authenticate_basic(self, login: str, secret: str) -> Actor:
-        """HTTP Basic with an application's key pair (Pipeliner); argon2 runs once per 30 s per pair."""
+        """HTTP Basic with an application's key pair (Pipeliner); argon2 runs once per 30 s per pair,
+        and again as soon as the security version moves (a secret reset or a disable)."""
         key = hashlib.sha256(f"{login}\x00{secret}".encode()).hexdigest()
         cached = self._basic.get(key)
-        if cached is None or cached[1] < time.monotonic():
-            principal_id = await self.check_login(login, secret, InvalidClient)
-            self._basic[key] = cached = (principal_id, time.monotonic() + BASIC_CACHE_SECONDS)
-        return await self._actor(cached[0], ALL_SCOPES, [])
+        if cached is not None and cached[1] >= time.monotonic():
+            state = await self._state(cached[0], [])
+            if state.security_version == cached[2]:
+                return await self._actor_from(cached[0], ALL_SCOPES, state)
+        principal_id = await self.check_login(login, secret, InvalidClient)
+        state = await self._state(principal_id, [])
+        if len(self._basic) > 10_000:
+            self._basic.clear()
+        self._basic[key] = (principal_id, time.monotonic() + BASIC_CACHE_SECONDS, state.security_version)
+        return await self._actor_from(principal_id, ALL_SCOPES, state)
+
+    async def actor_for(self, principal_id: str) -> Actor:
+        """A principal as its roles allow today, with every scope (the owner of a webhook)."""
+        return await self._actor(principal_id, ALL_SCOPES, [])
 
     async def _personal_token(self, token: str) -> Actor:
         """A personal token: its row is cached briefly; revocation is still checked on every request."""
@@ -123,12 +133,24 @@ class AuthService:
             raise NotAuthenticated(self.message)
         return await self._actor(principal_id, scopes, [f"pat:{token_hash}"])
 
-    async def _actor(self, principal_id: str, scopes: frozenset[str], revocation_keys: list[str]) -> Actor:
+    async def _actor(
+        self, principal_id: str, scopes: frozenset[str], revocation_keys: list[str], epoch: int | None = None
+    ) -> Actor:
+        """The request's actor; `epoch` (access tokens only) must be the principal's current one."""
+        state = await self._state(principal_id, revocation_keys)
+        if epoch is not None and epoch != state.epoch:
+            raise NotAuthenticated(self.message)
+        return await self._actor_from(principal_id, scopes, state)
+
+    async def _state(self, principal_id: str, revocation_keys: list[str]) -> RequestState:
         state = await self.identity.request_state(
             principal_id, [f"principal:{principal_id}", *revocation_keys]
         )
         if state.revoked or state.disabled:
             raise NotAuthenticated(self.message)
+        return state
+
+    async def _actor_from(self, principal_id: str, scopes: frozenset[str], state: RequestState) -> Actor:
         roles = await self._roles_of(principal_id, state.security_version)
         return Actor(principal_id, principal_id, effective(principal_id, roles, scopes))
 
@@ -166,48 +188,79 @@ class AuthService:
             principal_id = await self.check_login(login, secret, OAuthError)
         else:
             raise UnsupportedGrantType(f"Unsupported grant_type '{grant_type}'.")
-        return await self._issue(principal_id, requested_scopes(form.get("scope"), ALL_SCOPES), with_refresh)
+        scopes = requested_scopes(form.get("scope"), ALL_SCOPES)
+        return await self._issue(
+            principal_id, scopes, with_refresh, epoch=await self.identity.epoch(principal_id)
+        )
 
     async def check_login(self, login: str, secret: str, failure: type[OAuthError]) -> str:
-        """The principal behind a login and secret; failures count towards the rate limit."""
-        key = f"login:{login.lower()}"
-        if not self._limiter.test(FAILED_LOGINS, key):
-            reset, _ = self._limiter.get_window_stats(FAILED_LOGINS, key)
-            raise RateLimited(
-                "Too many failed sign-in attempts; try again later.", max(1, int(reset - time.time()))
-            )
+        """The principal behind a login and secret; failures count towards the rate limit.
+
+        The attempt is recorded before the secret is checked and forgotten when it succeeds, so
+        parallel guesses through several processes cannot slip past the limit together. The key
+        is a hash of the login, so any text (even a NUL byte) is a valid key."""
+        key = hashlib.sha256(f"login:{login.lower()}".encode()).hexdigest()
+        now = time.time()
+        attempt, count, oldest = await self.identity.count_attempt(key, now, FAILED_LOGIN_WINDOW)
+        if count > FAILED_LOGINS:
+            await self.identity.forget_attempt(attempt)
+            retry = max(1, int(oldest + FAILED_LOGIN_WINDOW - now) + 1)
+            raise RateLimited("Too many failed sign-in attempts; try again later.", retry)
         # A NUL can be in no login (PostgreSQL text refuses it): an unknown login, not a lookup.
         found = await self.identity.login(login) if login and "\x00" not in login else None
         if not verify_secret(found.secret_hash if found else None, secret) or found is None or found.disabled:
-            self._limiter.hit(FAILED_LOGINS, key)
             raise failure("Invalid credentials.")
+        await self.identity.forget_attempt(attempt)
         return found.principal_id
 
     async def _issue(
-        self, principal_id: str, scopes: frozenset[str], with_refresh: bool, family: str | None = None
+        self,
+        principal_id: str,
+        scopes: frozenset[str],
+        with_refresh: bool,
+        family: str | None = None,
+        *,
+        epoch: int,
+        expires: str | None = None,
     ) -> TokenResponse:
+        """Tokens for a grant; a rotated refresh token keeps its family's `expires` (absolute lifetime)."""
         refresh = None
         if with_refresh:
             family = family or secrets.token_hex(16)
             refresh = "rt_" + secrets.token_urlsafe(32)
-            expires = (datetime.now(UTC) + REFRESH_LIFETIME).isoformat()
+            expires = expires or (datetime.now(UTC) + self.refresh_lifetime).isoformat()
             async with self.database.transaction() as connection:
                 await self.identity.add_refresh(
                     connection, hash_token(refresh), family, principal_id, " ".join(sorted(scopes)), expires
                 )
-        token = self.access.issue(principal_id, scopes, family)
+        token = self.access.issue(principal_id, scopes, family, epoch)
         return TokenResponse(token, self.access.lifetime, " ".join(sorted(scopes)), refresh)
 
     async def _refresh(self, refresh: str, scope: str | None) -> TokenResponse:
-        """Rotate: a refresh token works once; presenting it again revokes its whole family."""
+        """Rotate: a refresh token works once; presenting it again revokes its whole family.
+
+        The family must not be revoked (a reset or disable that raced this refresh) and the
+        principal not disabled; the new token keeps the family's expiry."""
         async with self.database.transaction() as connection:
             used = await self.identity.use_refresh(connection, hash_token(refresh))
             if used.reused and used.family_id:
                 await self._revoke_family(connection, used.family_id)
-        if used.principal_id is None:
+        if used.principal_id is None or used.family_id is None:
+            raise OAuthError("The refresh token is invalid, expired or already used.")
+        state = await self.identity.request_state(
+            used.principal_id, [f"principal:{used.principal_id}", f"family:{used.family_id}"]
+        )
+        if state.revoked or state.disabled:
             raise OAuthError("The refresh token is invalid, expired or already used.")
         allowed = frozenset(used.scopes.split())
-        return await self._issue(used.principal_id, requested_scopes(scope, allowed), True, used.family_id)
+        return await self._issue(
+            used.principal_id,
+            requested_scopes(scope, allowed),
+            True,
+            used.family_id,
+            epoch=state.epoch,
+            expires=used.expires_at,
+        )
 
     async def revoke(self, token: str) -> None:
         """RFC 7009: revoke an access or refresh token; unknown tokens are not an error."""
@@ -229,7 +282,7 @@ class AuthService:
             await self.identity.revoke(connection, f"jti:{claims.token_id}", expires)
 
     async def _revoke_family(self, connection: object, family_id: str) -> None:
-        expires = (datetime.now(UTC) + REFRESH_LIFETIME).isoformat()
+        expires = (datetime.now(UTC) + self.refresh_lifetime).isoformat()
         await self.identity.end_family(connection, family_id)  # type: ignore[arg-type]
         await self.identity.revoke(connection, f"family:{family_id}", expires)  # type: ignore[arg-type]
 

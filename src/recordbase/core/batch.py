@@ -7,7 +7,7 @@ per field for the whole batch. What survives is written with one multi-row state
 Only when the database itself refuses a statement (a concurrent writer got there first) is the
 batch replayed record by record, each inside a savepoint, so only the refused record is lost.
 
-Modes (spec-notes §1.6, §2.6):
+Modes (docs/compat-uipath.md#batches, docs/compat-pipeliner.md#batches):
 - `ATOMIC`: all or nothing; one failure and nothing is written.
 - `PARTIAL`: every record is tried; each success is kept.
 - `STOP_AT_FIRST`: records before the first failure are kept; later ones are not processed.
@@ -29,6 +29,7 @@ from typing import Any
 import uuid_utils
 
 from recordbase.core.actors import Actor
+from recordbase.core.events import Event, Operation, new_event
 from recordbase.core.expand import plain
 from recordbase.core.fields.temporal import truncate_ms
 from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions, RowRule
@@ -36,6 +37,7 @@ from recordbase.core.ports import Record, RecordWriter
 from recordbase.core.schema import Entity, FieldType, Schema
 from recordbase.core.validation import check_insert, check_update
 from recordbase.errors import (
+    FIELD,
     FieldError,
     Forbidden,
     RecordbaseError,
@@ -143,7 +145,10 @@ class Slot:
 
     def outcome(self) -> Outcome:
         record_id = self.key or (self.record or {}).get("Id") or self.item.id
-        return Outcome(self.index, self.item.op, record_id, self.record, self.error)
+        record = self.record
+        if record is None and self.item.op is Op.DELETE:
+            record = self.current  # a delete that failed still answers the record as it is
+        return Outcome(self.index, self.item.op, record_id, record, self.error)
 
 
 async def plan(
@@ -160,7 +165,7 @@ async def plan(
         _check_access(entity, slots, permissions)
     for slot in slots:
         _check_body(schema, entity, slot)
-    await _check_relations(writer, schema, entity, slots)
+    await _check_relations(writer, schema, entity, slots, permissions)
     await _check_unique(writer, entity, slots)
     await _check_references(writer, schema, entity, slots)
     for slot in slots:
@@ -177,7 +182,30 @@ async def execute(
     if not chosen:
         return processed
     done = await write(writer, entity, chosen, actor, mode)
+    await writer.append_events(changes(entity, [s for s in done if s.error is None], actor))
     return done if len(done) < len(chosen) else processed
+
+
+EVENT_OPERATION = {Op.INSERT: Operation.CREATED, Op.UPDATE: Operation.UPDATED, Op.DELETE: Operation.DELETED}
+
+
+def changes(entity: Entity, written: Sequence[Slot], actor: Actor) -> list[Event]:
+    """One event per record written, for the outbox (appended in the same transaction)."""
+    at = now().timestamp()
+    return [
+        new_event(
+            entity.name,
+            entity.id,
+            slot.key or (slot.record or {}).get("Id"),
+            EVENT_OPERATION[slot.item.op],
+            revision=None if slot.item.op is Op.DELETE else (slot.record or {}).get("Revision"),
+            fields=slot.values,
+            actor_id=actor.id,
+            owner_id=actor.id if slot.current is None else slot.current.get("CreatedBy"),
+            at=at,
+        )
+        for slot in written
+    ]
 
 
 def _choose(slots: list[Slot], mode: Mode) -> tuple[list[Slot], list[Slot]]:
@@ -223,7 +251,7 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
         if slot.item.op is Op.INSERT or slot.problems:
             continue
         if slot.item.id is None:
-            slot.problems.append(FieldError("Id", "REQUIRED", "Record must include 'Id'."))
+            slot.problems.append(FieldError("Id", "REQUIRED", f"Record must include '{FIELD}'."))
         elif (key := canonical_id(slot.item.id)) is None:
             slot.error = not_found(entity, slot.item.id)
         elif key in keyed:
@@ -238,7 +266,7 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
 
 
 async def _lock(writer: RecordWriter, entity: Entity, keyed: dict[str, Slot]) -> None:
-    """Updates read whole records; deletes only what deciding needs (`Id`, `CreatedBy`)."""
+    """Read whole records: updates check against them, deletes answer them as they were."""
     found: dict[str, Record] = {}
     for deleting in (False, True):
         ids = [key for key, slot in keyed.items() if (slot.item.op is Op.DELETE) is deleting]
@@ -267,7 +295,7 @@ def _check_access(entity: Entity, slots: list[Slot], permissions: Permissions) -
     def field_access(name: str) -> str:
         if permissions.can_write_field(entity, name):
             return "write"
-        return "read" if permissions.can_read_field(entity, name) else "none"
+        return "read" if permissions.knows_field(entity, name) else "none"
 
     for slot in slots:
         if slot.error is None:
@@ -281,6 +309,7 @@ def _check_slot_access(
         owner = slot.current["CreatedBy"]
         if not _allows(read, owner):
             slot.error = not_found(entity, slot.item.id)
+            slot.current = None  # a record the caller may not read is never answered back
             return
         if not _allows(rule, owner):
             slot.error = Forbidden(FORBIDDEN_TEXT)
@@ -317,8 +346,12 @@ def _check_body(schema: Schema, entity: Entity, slot: Slot) -> None:
     slot.problems += checked.errors
 
 
-async def _check_relations(writer: RecordWriter, schema: Schema, entity: Entity, slots: list[Slot]) -> None:
-    """Relationship targets that do not exist: one query per relationship field for the batch."""
+async def _check_relations(
+    writer: RecordWriter, schema: Schema, entity: Entity, slots: list[Slot], permissions: Permissions | None
+) -> None:
+    """Relationship targets that do not exist for the caller: one query per relationship field for
+    the batch. A record the caller may not read does not exist for them, so linking to it gets the
+    same answer as a made-up id (no existence test, and no link that blocks its owner's delete)."""
     for f in entity.fields:
         if f.type is not FieldType.RELATIONSHIP:
             continue
@@ -327,14 +360,21 @@ async def _check_relations(writer: RecordWriter, schema: Schema, entity: Entity,
         if not wanted:
             continue
         target = schema.entity(f.reference_entity or "")
-        missing = wanted - await writer.existing_ids(target, wanted)
+        missing = wanted - await _readable_ids(writer, target, wanted, permissions)
         for slot in live:
             value = slot.values[f.name]
             if value in missing:
-                message = (
-                    f"[{f.name}] Relation {entity.name}.{f.name}={value} to {target.name} doesn't exist!"
-                )
+                message = f"[{FIELD}] Relation {entity.name}.{FIELD}={value} to {target.name} doesn't exist!"
                 slot.problems.append(FieldError(f.name, "RELATION_NOT_FOUND", message))
+
+
+async def _readable_ids(
+    writer: RecordWriter, target: Entity, ids: set[Any], permissions: Permissions | None
+) -> set[str]:
+    rule = RowRule() if permissions is None else permissions.row_rule(target, Action.READ)
+    if rule is None:
+        return set()
+    return await writer.existing_ids(target, ids, rule.created_by)
 
 
 async def _check_unique(writer: RecordWriter, entity: Entity, slots: list[Slot]) -> None:
@@ -353,7 +393,7 @@ async def _check_unique(writer: RecordWriter, entity: Entity, slots: list[Slot])
             if holder is not None and holder != slot.key:
                 slot.problems.append(
                     FieldError(
-                        f.name, "NOT_UNIQUE", f"Field '{f.name}' must be unique; the value is already used."
+                        f.name, "NOT_UNIQUE", f"Field '{FIELD}' must be unique; the value is already used."
                     )
                 )
             elif value in claimed:
@@ -361,7 +401,7 @@ async def _check_unique(writer: RecordWriter, entity: Entity, slots: list[Slot])
                     FieldError(
                         f.name,
                         "NOT_UNIQUE",
-                        f"Field '{f.name}' must be unique; an earlier record of this batch has the value.",
+                        f"Field '{FIELD}' must be unique; an earlier record of this batch has the value.",
                     )
                 )
             elif not slot.problems:

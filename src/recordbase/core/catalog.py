@@ -35,7 +35,6 @@ from recordbase.errors import (
 UNIQUE_CAPABLE = frozenset(
     {FieldType.TEXT, FieldType.INTEGER, FieldType.DECIMAL, FieldType.DATE, FieldType.DATETIME, FieldType.UUID}
 )
-METADATA_ATTRIBUTES = ("display_name", "description", "rbac")
 
 
 @dataclass(frozen=True)
@@ -371,6 +370,18 @@ def _refuse_type_change(entity: Entity, have: Field, wanted: Field) -> None:
         raise UnsupportedSchemaChange(
             f"Field '{entity.name}.{have.name}': 'unique' cannot change after creation."
         )
+
+
+def changes_access_control(entity: Entity, patch: EntityPatch) -> bool:
+    """Whether the patch switches `isRbacEnabled` of the entity or of an existing field (either way).
+
+    Only who may manage permissions may do that: a schema designer who could switch access
+    control off could then read what it protects (docs/security.md). New fields and entities
+    may start with it on."""
+    if patch.rbac is not None and bool(patch.rbac) != entity.rbac:
+        return True
+    current = {f.name: f.rbac for f in entity.fields}
+    return any(u.name in current and u.rbac != current[u.name] for u in patch.update_fields)
 
 
 def _apply_field_metadata(entity: Entity, updates: Iterable[Field]) -> list[Field]:

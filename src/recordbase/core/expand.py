@@ -1,4 +1,5 @@
-"""Relationship expansion (`expansionLevel`, spec-notes §1.4.4) and the plain JSON form of records.
+"""Relationship expansion (`expansionLevel`, docs/compat-uipath.md#expansion-levels) and the plain
+JSON form of records.
 
 Level 0 leaves a relationship as the target's Id; 1 makes it `{Id}`; 2 the target record
 with its own relationships as `{Id}`; 3 one level deeper. Each level costs one query per

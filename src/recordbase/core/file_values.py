@@ -123,10 +123,7 @@ class Download:
     file: StoredFile
     blob: OpenBlob | None = None
     partial: bool = False
-
-    @property
-    def not_modified(self) -> bool:
-        return self.blob is None
+    """`blob` is None when the client's copy is current (304)."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import anyio
 
 from recordbase.core.actors import Actor
+from recordbase.core.events import Event, Operation, new_event
 from recordbase.core.expand import expand
 from recordbase.core.fields.temporal import truncate_ms
 from recordbase.core.file_values import (
@@ -64,6 +65,7 @@ class FileRecordWriter(Protocol):
         self, entity: Entity, ids: Collection[str], *, for_delete: bool
     ) -> dict[str, Record]: ...
     async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
+    async def append_events(self, events: Sequence[Event]) -> None: ...
 
 
 class FileRecordStore(Protocol):
@@ -351,13 +353,17 @@ async def _swap_locked(
     value = current.get(field.name)
     previous = StoredFile.from_value(value) if value else None
     new = make(previous)
-    changes = {
-        field.name: None if new is None else new.to_value(),
-        "UpdatedBy": actor.id,
-        "UpdateTime": truncate_ms(datetime.now(UTC)),
-    }
+    moment = truncate_ms(datetime.now(UTC))
+    value = None if new is None else new.to_value()
+    changes = {field.name: value, "UpdatedBy": actor.id, "UpdateTime": moment}
     await writer.update_many(entity, [(rid, changes)])
-    return {**current, **changes, "Revision": current.get("Revision", 0) + 1}, previous
+    revision = current.get("Revision", 0) + 1
+    event = new_event(
+        entity.name, entity.id, rid, Operation.UPDATED, revision=revision, fields=[field.name],
+        actor_id=actor.id, owner_id=current.get("CreatedBy"), at=moment.timestamp(),
+    )  # fmt: skip
+    await writer.append_events([event])
+    return {**current, **changes, "Revision": revision}, previous
 
 
 async def cleanup_prefixes(blobs: BlobStore, prefixes: Sequence[str]) -> None:

@@ -1,4 +1,5 @@
-"""Naming rules for entities, fields and choice sets (spec-notes §1.8.4, plus underscores in field names)."""
+"""Naming rules for entities, fields and choice sets (docs/compat-uipath.md#naming-rules, plus
+underscores in field names)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ forbidden record or field never leaves the database layer and never shapes a cou
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from recordbase.core.schema import Entity
+from recordbase.core.schema import Entity, FieldType, Schema
 from recordbase.errors import Forbidden
 
 FORBIDDEN_TEXT = (
@@ -78,11 +78,12 @@ class Role:
     all_fields: bool = False
 
     def grant_for(self, entity: Entity) -> EntityGrant | None:
-        """Per-entity grants win; the `*` grant covers only entities without access control."""
+        """Per-entity grants win; the `*` grant covers only entities without access control, except
+        for the built-in Administrator (`all_fields`), whose `*` covers every entity."""
         explicit = self.entities.get(entity.name.lower())
         if explicit is not None:
             return explicit
-        return None if entity.rbac else self.entities.get(ALL_ENTITIES)
+        return None if entity.rbac and not self.all_fields else self.entities.get(ALL_ENTITIES)
 
 
 _EVERY_ACTION = frozenset(Action)
@@ -194,7 +195,16 @@ class Permissions:
         return self._field_access(entity, name, write=False)
 
     def can_write_field(self, entity: Entity, name: str) -> bool:
-        return self._field_access(entity, name, write=True)
+        """Writing needs reading too: a write-only field would answer `NOT_UNIQUE` or not
+        depending on other records' hidden values (an existence test)."""
+        return self._field_access(entity, name, write=True) and self.can_read_field(entity, name)
+
+    def knows_field(self, entity: Entity, name: str) -> bool:
+        """Readable, or named by one of the caller's field grants: a write to it is a 403, not an
+        unknown field."""
+        if self.can_read_field(entity, name):
+            return True
+        return any(name in r.fields.get(entity.name.lower(), {}) for r in self.roles)
 
     def readable_fields(self, entity: Entity) -> frozenset[str]:
         return frozenset(f.name for f in entity.fields if self.can_read_field(entity, f.name))
@@ -210,6 +220,26 @@ class Permissions:
             if grant is not None and (grant.write if write else grant.read):
                 return True
         return False
+
+
+def visible_schema(schema: Schema, permissions: Permissions | None) -> Schema:
+    """The schema as the caller may see it (the OpenAPI document): all of it with View All Schema
+    (or with no caller, when the operator made the document public); otherwise the entities the
+    caller has a grant on, with the fields it may read and no relationship to an entity it cannot see."""
+    if permissions is None or permissions.has_right(AdminRight.VIEW_SCHEMA):
+        return schema
+    entities = [e for e in schema.entities if permissions.can_view_entity(e)]
+    names = {e.name.lower() for e in entities}
+    shown = tuple(
+        e.with_fields(
+            f
+            for f in e.fields
+            if permissions.can_read_field(e, f.name)
+            and (f.type is not FieldType.RELATIONSHIP or (f.reference_entity or "").lower() in names)
+        )
+        for e in entities
+    )
+    return replace(schema, entities=shown)
 
 
 def effective(principal_id: str, roles: Iterable[Role], scopes: Iterable[str]) -> Permissions:

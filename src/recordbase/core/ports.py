@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from recordbase.core.events import Event
 from recordbase.core.schema import ChoiceSet, Entity, Field, Index, Schema
 
 Record = dict[str, Any]
@@ -52,7 +53,9 @@ class RecordWriter(Protocol):
     async def lock_by_ids(
         self, entity: Entity, ids: Collection[str], *, for_delete: bool
     ) -> dict[str, Record]: ...
-    async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]: ...
+    async def existing_ids(
+        self, entity: Entity, ids: Collection[str], created_by: str | None = None
+    ) -> set[str]: ...
     async def referenced_ids(
         self, entity: Entity, field: Field, ids: Collection[str], ignore: Collection[str] = ()
     ) -> set[str]: ...
@@ -61,6 +64,9 @@ class RecordWriter(Protocol):
     async def insert(self, entity: Entity, records: Sequence[Record]) -> None: ...
     async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None: ...
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]: ...
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """Append these events to the outbox, in this transaction (one statement for all)."""
+        ...
 
 
 class RecordStore(Protocol):

@@ -171,7 +171,7 @@ RejectSink = Callable[[Sequence[str], list[str]], None]
 
 
 async def prepare_import(records: RecordService, ref: str, actor: Actor) -> tuple[Schema, Entity]:
-    """The entity to import into; importing needs Read and Create on it (spec-notes §1.12)."""
+    """The entity to import into; importing needs Read and Create on it (docs/compat-uipath.md#import)."""
     schema, entity = await records.entity(ref)
     actor.permissions.require(entity, Action.READ)
     actor.permissions.require(entity, Action.CREATE)
@@ -258,6 +258,20 @@ def encode_cell(value: Any) -> str:
     return str(value)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(text: str) -> str:
+    """OWASP's CSV-injection advice: a cell a spreadsheet would evaluate gets a leading `'`."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def export_cell(value: Any, escape: bool) -> str:
+    """A cell of the export; only text values are escaped, so numbers like -3 stay numbers."""
+    text = encode_cell(value)
+    return escape_formula(text) if escape and isinstance(value, str) else text
+
+
 def csv_line(cells: Iterable[str]) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerow(cells)
@@ -278,13 +292,16 @@ async def export_pages(
             return
 
 
-async def export_csv(query: QueryService, ref: str, filters: Query, actor: Actor) -> AsyncIterator[bytes]:
+async def export_csv(
+    query: QueryService, ref: str, filters: Query, actor: Actor, *, escape_formulas: bool = True
+) -> AsyncIterator[bytes]:
+    """CSV with a header row; text cells that start like a formula are escaped unless turned off."""
     names: list[str] | None = None
     async for entity, records in export_pages(query, ref, filters, actor):
         if names is None:
             names = export_fields(entity, actor.permissions)
             yield csv_line(names)
-        yield b"".join(csv_line(encode_cell(r.get(n)) for n in names) for r in records)
+        yield b"".join(csv_line(export_cell(r.get(n), escape_formulas) for n in names) for r in records)
 
 
 async def export_jsonl(query: QueryService, ref: str, filters: Query, actor: Actor) -> AsyncIterator[bytes]:

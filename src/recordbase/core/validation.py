@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from recordbase.core.fields import KINDS, FieldValueError
-from recordbase.core.schema import SYSTEM_FIELDS, Entity, Field, Schema
-from recordbase.errors import FieldError
+from recordbase.core.schema import SYSTEM_FIELDS, Entity, Field, FieldType, Schema
+from recordbase.errors import FIELD, FieldError
 
 Record = dict[str, Any]
 
@@ -65,40 +65,40 @@ def check_update(
 def _set(f: Field, value: Any, schema: Schema, checked: Checked) -> None:
     if value is None:
         if f.required:
-            checked.fail(f.name, "REQUIRED", f"Field '{f.name}' is required.")
+            checked.fail(f.name, "REQUIRED", f"Field '{FIELD}' is required.")
         checked.values[f.name] = None
         return
     try:
         checked.values[f.name] = KINDS[f.type].coerce(f, value, schema)
     except FieldValueError as error:
-        checked.fail(f.name, error.code, error.message)
+        checked.fail(f.name, error.code, error.text)
 
 
 def _check_keys(
     entity: Entity, body: Mapping[str, Any], checked: Checked, current: Callable[[], Mapping[str, Any]] | None
 ) -> None:
-    """Unknown keys are errors; server-managed keys are accepted only when they repeat the stored value."""
+    """Unknown keys are errors. Server-managed keys are ignored, as UiPath ignores them, so a record
+    that was read can be sent back: system fields, auto-numbers, and a file field's value as read (its
+    object, or null). Only an update's `Id` must name the record it updates."""
     for key, value in body.items():
         f = entity.field(key)
-        if f is not None and f.is_writable:
-            continue
-        if f is None and key not in SYSTEM_FIELDS:
+        if f is not None:
+            if f.type is FieldType.FILE and not _file_echo(value, key, current):
+                _set(f, value, Schema(), checked)  # refused, with the message naming the file endpoints
+        elif key == "Id" and current is not None and not _same_id(value, current().get("Id")):
+            checked.fail(key, "READ_ONLY", f"Field '{FIELD}' names the record and cannot be changed.")
+        elif key not in SYSTEM_FIELDS:
             checked.fail(key, "UNKNOWN_FIELD", f"Entity '{entity.name}' has no field '{key}'.")
-        elif value is None and current is None:
-            continue  # a new record's server-managed field given as null: nothing to write
-        elif current is not None and _same(value, current().get(key)):
-            continue
-        elif f is None:
-            checked.fail(key, "READ_ONLY", f"Field '{key}' is managed by the server and cannot be written.")
-        else:
-            try:
-                KINDS[f.type].coerce(f, value, Schema())
-            except FieldValueError as error:
-                checked.fail(key, error.code, error.message)
 
 
-def _same(value: Any, stored_wire: Any) -> bool:
-    """Whether a client echoed a server-managed value back unchanged (in any expansion form)."""
-    if isinstance(stored_wire, Mapping) and "Id" in stored_wire:
-        return bool(value == stored_wire or value == stored_wire.get("Id"))
-    return bool(value == stored_wire)
+def _file_echo(value: Any, key: str, current: Callable[[], Mapping[str, Any]] | None) -> bool:
+    """Whether a file field's value is one a read answered: null, the file object, or (on an update)
+    the file's `Id` as expansion level 0 renders it."""
+    if value is None or isinstance(value, Mapping):
+        return True
+    stored = current().get(key) if current is not None and isinstance(value, str) else None
+    return isinstance(stored, Mapping) and stored.get("Id") == value
+
+
+def _same_id(value: Any, stored: Any) -> bool:
+    return isinstance(value, str) and isinstance(stored, str) and value.strip().lower() == stored.lower()

@@ -5,7 +5,7 @@ They extend the one hierarchy in `recordbase.errors`, so the API renders them li
 
 from __future__ import annotations
 
-from recordbase.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, RecordbaseError
+from recordbase.errors import BadRequest, NotFound, PayloadTooLarge, RecordbaseError
 
 
 class NotAFileField(BadRequest):
@@ -46,12 +46,6 @@ class RangeNotSatisfiable(RecordbaseError):
     def __init__(self, message: str, size: int) -> None:
         super().__init__(message)
         self.size = size
-
-
-class FileUpdateConflict(Conflict):
-    """The record kept changing under an upload or delete; retrying is safe."""
-
-    code = "FILE_UPDATE_CONFLICT"
 
 
 class FileStorageError(RecordbaseError):

@@ -43,7 +43,9 @@ class Database(Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
-    def prepare(self, statement: ClauseElement) -> Prepared: ...
+    def prepare(self, statement: ClauseElement, *, point: bool = False) -> Prepared:
+        """Compile once; `point` marks a statement that touches a few rows through a key."""
+        ...
 
     def read(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for reads; sees committed data."""

@@ -37,6 +37,7 @@ class RequestState:
     security_version: int
     revoked: bool
     disabled: bool
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,11 @@ class RefreshUse:
     family_id: str | None
     scopes: str
     reused: bool
+    expires_at: str = ""
+
+
+def epoch_key(principal_id: str) -> str:
+    return f"epoch:{principal_id}"
 
 
 class IdentityStore:
@@ -61,16 +67,18 @@ class IdentityStore:
                 sa.select(tables.principal_secrets.c.disabled)
                 .where(tables.principal_secrets.c.principal_id == sa.bindparam("principal_id"))
                 .scalar_subquery(),
-            )
+                sa.select(m.c.value).where(m.c.key == sa.bindparam("epoch_key")).scalar_subquery(),
+            ),
+            point=True,
         )
 
     async def request_state(self, principal_id: str, revocation_keys: list[str]) -> RequestState:
+        """Security version, revocation, disabled flag and session epoch, in one round trip."""
+        params = {"principal_id": principal_id, "keys": revocation_keys, "epoch_key": epoch_key(principal_id)}
         async with self.database.read() as connection:
-            rows = await connection.fetch(
-                self._state, {"principal_id": principal_id, "keys": revocation_keys}
-            )
-        version, revoked, disabled = rows[0]
-        return RequestState(int(version), bool(revoked), bool(disabled))
+            rows = await connection.fetch(self._state, params)
+        version, revoked, disabled, epoch = rows[0]
+        return RequestState(int(version), bool(revoked), bool(disabled), int(epoch or 0))
 
     # Principals and logins ----------------------------------------------------------------------
 
@@ -216,10 +224,10 @@ class IdentityStore:
             sa.update(t)
             .where(t.c.token_hash == token_hash, t.c.used_at.is_(None), t.c.expires_at > now_text())
             .values(used_at=now_text())
-            .returning(t.c.principal_id, t.c.family_id, t.c.scopes)
+            .returning(t.c.principal_id, t.c.family_id, t.c.scopes, t.c.expires_at)
         )
         if rows:
-            return RefreshUse(rows[0][0], rows[0][1], rows[0][2], reused=False)
+            return RefreshUse(rows[0][0], rows[0][1], rows[0][2], reused=False, expires_at=rows[0][3])
         known = await connection.fetch(
             sa.select(t.c.family_id, t.c.used_at).where(t.c.token_hash == token_hash)
         )
@@ -228,9 +236,44 @@ class IdentityStore:
         return RefreshUse(None, None, "", reused=False)
 
     async def revoke(self, connection: Connection, key: str, expires_at: str) -> None:
-        r = tables.revocations
-        await connection.execute(sa.delete(r).where(r.c.key == key))
-        await connection.execute(sa.insert(r).values(key=key, expires_at=expires_at))
+        """Record a revocation; revoking twice at once (two reuses of one refresh token) is no error."""
+        await connection.execute(self._upsert(tables.revocations, {"key": key, "expires_at": expires_at}))
+
+    def _upsert(self, table: sa.Table, values: dict[str, str]) -> sa.ClauseElement:
+        """INSERT … ON CONFLICT (key) DO UPDATE, in the dialect of the database in use."""
+        if self.database.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert  # noqa: PLC0415 - the dialect in use
+        else:
+            from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment] # noqa: PLC0415
+        statement = insert(table).values(**values)
+        changed = {k: statement.excluded[k] for k in values if k != "key"}
+        return statement.on_conflict_do_update(index_elements=[table.c.key], set_=changed)
+
+    async def end_sessions(self, connection: Connection, principal_id: str, until: str) -> None:
+        """End every refresh family of the principal (and the access tokens issued from them) and
+        bump its session epoch, which ends its other access tokens (client credentials)."""
+        t = tables.refresh_tokens
+        families = await connection.fetch(
+            sa.select(t.c.family_id).where(t.c.principal_id == principal_id).distinct()
+        )
+        await connection.execute(
+            sa.update(t)
+            .where(t.c.principal_id == principal_id, t.c.used_at.is_(None))
+            .values(used_at=now_text())
+        )
+        for (family_id,) in families:
+            await self.revoke(connection, f"family:{family_id}", until)
+        m = tables.meta
+        rows = await connection.fetch(sa.select(m.c.value).where(m.c.key == epoch_key(principal_id)))
+        epoch = str(int(rows[0][0]) + 1 if rows else 1)
+        await connection.execute(self._upsert(m, {"key": epoch_key(principal_id), "value": epoch}))
+
+    async def epoch(self, principal_id: str) -> int:
+        """The principal's session epoch: access tokens carry it and die when it moves on."""
+        m = tables.meta
+        async with self.database.read() as connection:
+            rows = await connection.fetch(sa.select(m.c.value).where(m.c.key == epoch_key(principal_id)))
+        return int(rows[0][0]) if rows else 0
 
     async def family_of(self, connection: Connection, token_hash: str) -> str | None:
         t = tables.refresh_tokens
@@ -242,6 +285,28 @@ class IdentityStore:
         await connection.execute(
             sa.update(t).where(t.c.family_id == family_id, t.c.used_at.is_(None)).values(used_at=now_text())
         )
+
+    # Failed sign-ins (the rate limit every process shares) -------------------------------------
+
+    async def count_attempt(self, key: str, now: float, window: float) -> tuple[str, int, float]:
+        """Record one sign-in attempt for `key`; answer its id, the attempts within the window
+        (this one included) and the oldest of them. Older attempts of the key are forgotten."""
+        f = tables.login_failures
+        attempt = str(uuid.uuid4())
+        async with self.database.transaction() as connection:
+            await connection.execute(sa.delete(f).where(f.c.key == key, f.c.at <= now - window))
+            await connection.execute(sa.insert(f).values(id=attempt, key=key, at=now))
+        async with self.database.read() as connection:
+            rows = await connection.fetch(
+                sa.select(sa.func.count(), sa.func.min(f.c.at)).where(f.c.key == key, f.c.at > now - window)
+            )
+        return attempt, int(rows[0][0]), float(rows[0][1] or now)
+
+    async def forget_attempt(self, attempt: str) -> None:
+        """An attempt that succeeded (or was refused unseen) does not count as a failure."""
+        f = tables.login_failures
+        async with self.database.transaction() as connection:
+            await connection.execute(sa.delete(f).where(f.c.id == attempt))
 
     # Versions and audit -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from recordbase.local_files import prepare_local_files
 from recordbase.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,11 +32,10 @@ def _upgrade(connection: Connection, config: Config, schema: str | None) -> None
 
 
 async def migrate(settings: Settings) -> None:
-    """Apply every pending migration; safe to call from several processes at once."""
-    if not settings.is_postgres:
-        Path(settings.resolved_database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True
-        )
+    """Apply every pending migration; safe to call from several processes at once.
+
+    The data directory and SQLite file are created private first (recordbase.local_files)."""
+    prepare_local_files(settings)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     connect_args = (

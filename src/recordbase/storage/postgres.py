@@ -92,11 +92,12 @@ class PostgresDatabase:
             max_size=settings.database_pool_size,
             server_settings={"search_path": schema, "application_name": "recordbase"},
             init=_init_connection,
+            reset=_keep_session,
         )
         return cls(pool, schema, settings.resolved_database_url)
 
-    def prepare(self, statement: ClauseElement) -> Prepared:
-        return prepare(statement, self.dialect)
+    def prepare(self, statement: ClauseElement, *, point: bool = False) -> Prepared:
+        return prepare(statement, self.dialect, point=point)
 
     def bind(self, statement: Statement, params: Mapping[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
         prepared = statement if isinstance(statement, Prepared) else self.prepare(statement)
@@ -128,6 +129,13 @@ class PostgresDatabase:
         if self._listener is not None:
             await self._listener.close()
         await self.pool.close()
+
+
+async def _keep_session(raw: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection returns to the pool: recordbase keeps no session state
+    (its advisory locks and settings are transaction-scoped, LISTEN has a connection of its own),
+    and asyncpg still rolls back a transaction left open. asyncpg's default reset would cost a
+    round trip (`RESET ALL; UNLISTEN *; …`) on every checkout: on a point read, one of three."""
 
 
 async def _init_connection(raw: asyncpg.Connection) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from recordbase.storage import tables
-from recordbase.storage.database import Database
+from recordbase.storage.database import Connection, Database
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,8 @@ class PrincipalStore:
         self._find = database.prepare(
             sa.select(t.c.principal_id, p.c.name, t.c.is_admin, t.c.expires_at, t.c.revoked_at, t.c.scopes)
             .join(p, p.c.id == t.c.principal_id)
-            .where(t.c.token_hash == sa.bindparam("token_hash"))
+            .where(t.c.token_hash == sa.bindparam("token_hash")),
+            point=True,
         )
 
     async def add_token(
@@ -64,6 +66,33 @@ class PrincipalStore:
             return None
         principal_id, name, is_admin, expires_at, revoked_at, scopes = rows[0]
         return TokenRow(principal_id, name, bool(is_admin), expires_at, revoked_at, scopes)
+
+    async def list_tokens(self, principal_id: str | None) -> list[dict[str, Any]]:
+        """Personal tokens (never their hashes), newest first; `principal_id` None: everyone's."""
+        t = tables.tokens
+        query = sa.select(
+            t.c.id, t.c.name, t.c.principal_id, t.c.created_at, t.c.expires_at, t.c.revoked_at, t.c.scopes,
+            t.c.is_admin,
+        ).order_by(t.c.created_at.desc(), t.c.id)  # fmt: skip
+        if principal_id is not None:
+            query = query.where(t.c.principal_id == principal_id)
+        async with self.database.read() as connection:
+            rows = await connection.fetch(query)
+        keys = ("id", "name", "principalId", "createdAt", "expiresAt", "revokedAt", "scopes", "admin")
+        return [{**dict(zip(keys, row, strict=True)), "admin": bool(row[7])} for row in rows]
+
+    async def token_owner(self, connection: Connection, token_id: str) -> tuple[str, str] | None:
+        """(principal id, token hash) of a token, by id."""
+        t = tables.tokens
+        rows = await connection.fetch(sa.select(t.c.principal_id, t.c.token_hash).where(t.c.id == token_id))
+        return (str(rows[0][0]), str(rows[0][1])) if rows else None
+
+    async def mark_revoked(self, connection: Connection, token_id: str) -> None:
+        t = tables.tokens
+        now = datetime.now(UTC).isoformat()
+        await connection.execute(
+            sa.update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
 
     async def has_admin_token(self) -> bool:
         async with self.database.read() as connection:

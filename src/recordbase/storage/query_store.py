@@ -59,7 +59,7 @@ def _compile(statement: sa.Select[Any], dialect: sa.engine.Dialect, key: Any) ->
     compiled = statement.compile(dialect=dialect, cache_key=key)
     assert isinstance(compiled, SQLCompiler)
     names = tuple(compiled.positiontup or ())
-    return Prepared(compiled, compiled.string, names, compiled.construct_params(_check=False), False)
+    return Prepared(compiled, compiled.string, names, compiled.construct_params(_check=False), ())
 
 
 class QueryStore:

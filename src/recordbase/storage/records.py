@@ -15,12 +15,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from recordbase.core.events import Event
 from recordbase.core.schema import Entity, Field, Schema
 from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed
 from recordbase.storage import codecs, tables
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database, Row
 from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
+from recordbase.storage.outbox import OutboxStore
 from recordbase.storage.sql import Prepared
 
 Record = dict[str, Any]
@@ -71,11 +73,14 @@ class EntityShape:
             return column == sa.any_(sa.bindparam(name))
         return column.in_(sa.bindparam(name, expanding=True))
 
-    def cached(self, key: tuple[str, ...], build: Callable[[], sa.Executable]) -> Prepared:
-        """A statement compiled once per shape and key."""
+    def cached(
+        self, key: tuple[str, ...], build: Callable[[], sa.Executable], point: bool = False
+    ) -> Prepared:
+        """A statement compiled once per shape and key (`point`: see `Prepared`)."""
         found = self._statements.get(key)
         if found is None:
-            found = self._statements[key] = self.database.prepare(build())  # type: ignore[arg-type]
+            statement = build()
+            found = self._statements[key] = self.database.prepare(statement, point=point)  # type: ignore[arg-type]
         return found
 
     @cached_property
@@ -84,27 +89,34 @@ class EntityShape:
 
     @cached_property
     def select_by_ids(self) -> Prepared:
-        return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)))
+        return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)), point=True)
 
     @cached_property
     def existing_ids(self) -> Prepared:
-        return self.database.prepare(sa.select(self.table.c.Id).where(self.among(self.table.c.Id)))
+        return self.database.prepare(
+            sa.select(self.table.c.Id).where(self.among(self.table.c.Id)), point=True
+        )
+
+    @cached_property
+    def existing_own_ids(self) -> Prepared:
+        """`existing_ids` among the records one principal created ("own records only" readers)."""
+        mine = self.table.c.CreatedBy == sa.bindparam("created_by")
+        return self.database.prepare(sa.select(self.table.c.Id).where(self.among(self.table.c.Id), mine))
 
     @cached_property
     def insert(self) -> Prepared:
         values: dict[str, Any] = {c.key: sa.bindparam(c.key) for c in self.table.columns}
-        return self.database.prepare(sa.insert(self.table).values(values))
+        return self.database.prepare(sa.insert(self.table).values(values), point=True)
 
     @cached_property
     def lock_for_update(self) -> Prepared:
         # NO KEY UPDATE: inserts elsewhere that reference these rows (FOR KEY SHARE) are not blocked.
-        return self.database.prepare(self._select_in_id_order().with_for_update(key_share=True))
+        return self.database.prepare(self._select_in_id_order().with_for_update(key_share=True), point=True)
 
     @cached_property
     def lock_for_delete(self) -> Prepared:
-        return self.database.prepare(
-            self._select_in_id_order(self.table.c.Id, self.table.c.CreatedBy).with_for_update()
-        )
+        # The whole row: a delete-batch answers each record as it was before the delete.
+        return self.database.prepare(self._select_in_id_order().with_for_update(), point=True)
 
     def _select_in_id_order(self, *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
         query = sa.select(*columns) if columns else sa.select(self.table)
@@ -119,7 +131,7 @@ class EntityShape:
             values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
             return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
 
-        return self.cached(("update", *columns), build)
+        return self.cached(("update", *columns), build, point=True)
 
     def insert_unnest(self) -> Prepared | None:
         """PostgreSQL: `INSERT … SELECT * FROM unnest($1::type[], …)`, one array per column, so a whole
@@ -153,6 +165,7 @@ class EntityShape:
         return self.cached(
             ("taken", field.name),
             lambda: sa.select(column, self.table.c.Id).where(self.among(column, "values")),
+            point=True,
         )
 
     def referencing(self, field: Field, ignoring: bool) -> Prepared:
@@ -168,7 +181,7 @@ class EntityShape:
     @cached_property
     def delete(self) -> Prepared:
         return self.database.prepare(
-            sa.delete(self.table).where(self.among(self.table.c.Id)).returning(self.table.c.Id)
+            sa.delete(self.table).where(self.among(self.table.c.Id)).returning(self.table.c.Id), point=True
         )
 
     @cached_property
@@ -246,6 +259,7 @@ class RecordStore:
     def __init__(self, database: Database, catalog: CatalogStore) -> None:
         self.database = database
         self.catalog = catalog
+        self.outbox = OutboxStore(database)
         self._shapes: dict[tuple[int, str], EntityShape] = {}
         self._tables: tuple[int, tables.SchemaTables] | None = None
 
@@ -313,7 +327,7 @@ class RecordWriter:
         """Read these records and lock them until the transaction ends (PostgreSQL; SQLite has one writer).
 
         Locks are taken in id order, so two batches touching the same records queue, never deadlock.
-        Records to delete come back as `{Id, CreatedBy}` only: nothing else decides a delete.
+        Records to delete are locked `FOR UPDATE` (they also block new references to them).
         """
         if not ids:
             return {}
@@ -321,8 +335,6 @@ class RecordWriter:
         statement = shape.lock_for_delete if for_delete else shape.lock_for_update
         async with stale_schema_guard():
             rows = await self.connection.fetch(statement, {"ids": sorted(ids)})
-        if for_delete:
-            return {row[0]: {"Id": row[0], "CreatedBy": row[1]} for row in rows}
         return {row[0]: shape.decode(row) for row in rows}
 
     async def referenced_ids(
@@ -335,11 +347,18 @@ class RecordWriter:
         params = {"ids": sorted(ids), "ignore": sorted(ignore)} if ignore else {"ids": sorted(ids)}
         return {row[0] for row in await self.connection.fetch(statement, params)}
 
-    async def existing_ids(self, entity: Entity, ids: Collection[str]) -> set[str]:
-        """Which of these ids name records of `entity` (one query for any number of ids)."""
+    async def existing_ids(
+        self, entity: Entity, ids: Collection[str], created_by: str | None = None
+    ) -> set[str]:
+        """Which of these ids name records of `entity` (created by `created_by`, when given)."""
         if not ids:
             return set()
-        rows = await self.connection.fetch(self.shape(entity).existing_ids, {"ids": sorted(ids)})
+        shape = self.shape(entity)
+        if created_by is None:
+            rows = await self.connection.fetch(shape.existing_ids, {"ids": sorted(ids)})
+        else:
+            params = {"ids": sorted(ids), "created_by": created_by}
+            rows = await self.connection.fetch(shape.existing_own_ids, params)
         return {row[0] for row in rows}
 
     async def taken_values(self, entity: Entity, field: Field, values: Collection[Any]) -> dict[Any, str]:
@@ -394,6 +413,10 @@ class RecordWriter:
                 "clear or delete the referencing records first."
             ) from None
         return [row[0] for row in rows]
+
+    async def append_events(self, events: Sequence[Event]) -> None:
+        """This transaction's change events, in the outbox (storage/outbox.py)."""
+        await self.store.outbox.append(self.connection, events)
 
 
 async def fetch_by_ids(connection: Connection, shape: EntityShape, ids: Collection[str]) -> dict[str, Record]:

@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 
+from recordbase.core.events import Event, Operation, new_event
 from recordbase.core.ports import Audit
 from recordbase.core.schema import ChoiceSet, Entity, Field, FieldType, Index, Schema
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database
 from recordbase.storage.identity import IdentityStore
+from recordbase.storage.outbox import OutboxStore
 
 SCHEMA_LOCK = 7420114
 
@@ -77,6 +79,7 @@ class CatalogSchemaStore:
     def __init__(self, database: Database, catalog: CatalogStore) -> None:
         self.database = database
         self.catalog = catalog
+        self.outbox = OutboxStore(database)
 
     async def load(self) -> Schema:
         async with self.database.read() as connection:
@@ -98,3 +101,12 @@ class CatalogSchemaStore:
                 await IdentityStore(self.database).record_audit(
                     connection, audit.actor_id, audit.action, audit.target, {}
                 )
+                await self.outbox.append(connection, [_schema_event(audit)])
+
+
+def _schema_event(audit: Audit) -> Event:
+    """A schema change is one event, named after its audit entry (`entity.update` of `Customer`)."""
+    return new_event(
+        audit.target, "", None, Operation.SCHEMA, revision=None, fields=[audit.action],
+        actor_id=audit.actor_id, owner_id=None,
+    )  # fmt: skip

@@ -3,6 +3,10 @@
 SQLite allows one writer at a time; serialising writes in-process (as Datasette does)
 turns lock contention into a queue, and `BEGIN IMMEDIATE` with a busy timeout covers
 other processes on the same file.
+
+Each connection has a thread of its own for statements that may take a while (lists, queries,
+large batches, DDL); statements marked `point` (a few rows through a key) run on the event loop
+itself, since handing a 10-microsecond statement to a thread and back costs more than running it.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import asyncio
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import aiosqlite
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
@@ -29,55 +34,101 @@ PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
 )
+BUSY_TIMEOUT_MS = 10_000
 UNIQUE_FAILED = re.compile(r"UNIQUE constraint failed: ([^ ,]+)")
 READERS = 4
+INLINE_ROWS = 16
+"""A write of at most this many rows through a point statement runs on the event loop."""
+
+T = TypeVar("T")
+
+
+class Handle:
+    """One sqlite3 connection and the thread that runs its slow statements (one at a time)."""
+
+    def __init__(self, path: Path) -> None:
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recordbase-sqlite")
+        self.raw = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+        )
+        for pragma in PRAGMAS:
+            self.raw.execute(pragma)
+
+    async def off_loop(self, work: Callable[[], T]) -> T:
+        future = asyncio.get_running_loop().run_in_executor(self.thread, work)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            # The statement is still running in the thread: stop it, and hold on to the
+            # connection until it has stopped, so that no one else uses it meanwhile.
+            self.raw.interrupt()
+            await asyncio.wait({future})
+            raise
+
+    def fetch(self, sql: str, args: Sequence[Any]) -> list[Row]:
+        return self.raw.execute(sql, args).fetchall()
+
+    def execute(self, sql: str, args: Sequence[Any]) -> int:
+        return self.raw.execute(sql, args).rowcount
+
+    def close(self) -> None:
+        self.raw.close()
+        self.thread.shutdown(wait=False)
 
 
 class SQLiteConnection:
-    """Runs prepared statements on one aiosqlite connection, translating driver errors."""
+    """Runs prepared statements on one connection, translating driver errors."""
 
-    def __init__(self, raw: aiosqlite.Connection, database: SQLiteDatabase) -> None:
-        self.raw = raw
+    def __init__(self, handle: Handle, database: SQLiteDatabase) -> None:
+        self.handle = handle
         self.database = database
         self._savepoints = 0
 
     async def fetch(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
-        sql, args = self.database.bind(statement, params)
+        prepared = self.database.prepared(statement)
+        sql, args = prepared.bind(params)
         with translate_errors():
-            return list(await self.raw.execute_fetchall(sql, args))
+            if prepared.point:
+                return self.handle.fetch(sql, args)
+            return await self.handle.off_loop(partial(self.handle.fetch, sql, args))
 
     async def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
-        sql, args = self.database.bind(statement, params)
+        prepared = self.database.prepared(statement)
+        sql, args = prepared.bind(params)
         with translate_errors():
-            cursor = await self.raw.execute(sql, args)
-            return cursor.rowcount
+            if prepared.point:
+                return self.handle.execute(sql, args)
+            return await self.handle.off_loop(partial(self.handle.execute, sql, args))
 
     async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        prepared = statement if isinstance(statement, Prepared) else self.database.prepare(statement)
+        prepared = self.database.prepared(statement)
         args = bind_many(prepared, rows)
         with translate_errors():
-            await self.raw.executemany(prepared.sql, args)
+            if prepared.point and len(args) <= INLINE_ROWS:
+                self.handle.raw.executemany(prepared.sql, args)
+            else:
+                await self.handle.off_loop(partial(self.handle.raw.executemany, prepared.sql, args))
 
     async def execute_ddl(self, sql: str) -> None:
         with translate_errors():
-            await self.raw.execute(sql)
+            await self.handle.off_loop(partial(self.handle.raw.execute, sql))
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         self._savepoints += 1
         name = f"sp_{self._savepoints}"
-        await self.raw.execute(f"SAVEPOINT {name}")
+        raw = self.handle.raw
+        raw.execute(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
-            await self.raw.execute(f"ROLLBACK TO {name}")
-            await self.raw.execute(f"RELEASE {name}")
+            raw.execute(f"ROLLBACK TO {name}")
+            raw.execute(f"RELEASE {name}")
             raise
-        await self.raw.execute(f"RELEASE {name}")
+        raw.execute(f"RELEASE {name}")
 
 
 @contextmanager
@@ -103,11 +154,11 @@ class SQLiteDatabase:
     name = "sqlite"
     dialect: Dialect = sqlite_dialect.dialect(paramstyle="qmark")
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
+    def __init__(self, path: Path, writer: Handle, readers: list[Handle]) -> None:
         self.path = path
         self._writer = writer
         self._write_lock = asyncio.Lock()
-        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._readers: asyncio.Queue[Handle] = asyncio.Queue()
         for reader in readers:
             self._readers.put_nowait(reader)
         self._all = [writer, *readers]
@@ -116,35 +167,53 @@ class SQLiteDatabase:
     async def open(cls, settings: Settings) -> SQLiteDatabase:
         path = Path(settings.resolved_database_url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
-        readers = [await _connect(path) for _ in range(READERS)]
+        writer = Handle(path)
+        readers = [Handle(path) for _ in range(READERS)]
         return cls(path, writer, readers)
 
-    def prepare(self, statement: ClauseElement) -> Prepared:
-        return prepare(statement, self.dialect)
+    def prepare(self, statement: ClauseElement, *, point: bool = False) -> Prepared:
+        return prepare(statement, self.dialect, point=point)
+
+    def prepared(self, statement: Statement) -> Prepared:
+        return statement if isinstance(statement, Prepared) else self.prepare(statement)
 
     def bind(self, statement: Statement, params: Mapping[str, Any] | None) -> tuple[str, tuple[Any, ...]]:
-        prepared = statement if isinstance(statement, Prepared) else self.prepare(statement)
-        return prepared.bind(params)
+        return self.prepared(statement).bind(params)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SQLiteConnection]:
-        raw = await self._readers.get()
+        handle = await self._readers.get()
         try:
-            yield SQLiteConnection(raw, self)
+            yield SQLiteConnection(handle, self)
         finally:
-            self._readers.put_nowait(raw)
+            self._readers.put_nowait(handle)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteConnection]:
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            writer = self._writer
+            await self._begin(writer)
             try:
-                yield SQLiteConnection(self._writer, self)
+                yield SQLiteConnection(writer, self)
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                writer.raw.execute("ROLLBACK")
                 raise
-            await self._writer.execute("COMMIT")
+            writer.raw.execute("COMMIT")
+
+    async def _begin(self, writer: Handle) -> None:
+        """`BEGIN IMMEDIATE` on the loop when the file is free (the usual case); when another
+        process holds the write lock, wait for it in the connection's thread, not on the loop."""
+        raw = writer.raw
+        raw.execute("PRAGMA busy_timeout=0")
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        await writer.off_loop(partial(raw.execute, "BEGIN IMMEDIATE"))
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> None:
         """SQLite has no notifications; other processes are caught by the schema version check."""
@@ -153,12 +222,5 @@ class SQLiteDatabase:
         """See `listen`."""
 
     async def close(self) -> None:
-        for raw in self._all:
-            await raw.close()
-
-
-async def _connect(path: Path) -> aiosqlite.Connection:
-    raw = await aiosqlite.connect(path, isolation_level=None)
-    for pragma in PRAGMAS:
-        await raw.execute(pragma)
-    return raw
+        for handle in self._all:
+            handle.close()

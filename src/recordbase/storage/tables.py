@@ -197,6 +197,13 @@ revocations = sa.Table(
     sa.Column("key", sa.String(100), primary_key=True),
     sa.Column("expires_at", sa.String(32), nullable=False),
 )
+login_failures = sa.Table(
+    "rb_login_failures",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False, index=True),
+    sa.Column("at", sa.Float, nullable=False),
+)
 audit = sa.Table(
     "rb_audit",
     metadata,

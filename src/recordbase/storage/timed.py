@@ -60,8 +60,8 @@ class TimedDatabase:
     def dialect(self) -> Dialect:
         return self.inner.dialect
 
-    def prepare(self, statement: ClauseElement) -> Prepared:
-        return self.inner.prepare(statement)
+    def prepare(self, statement: ClauseElement, *, point: bool = False) -> Prepared:
+        return self.inner.prepare(statement, point=point)
 
     def read(self) -> AbstractAsyncContextManager[TimedConnection]:
         return self._checkout(self.inner.read())

@@ -13,7 +13,7 @@ import uuid
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from recordbase.api.dataservice.records import entity_ref, level
+from recordbase.api.dataservice.params import entity_ref, level
 from recordbase.api.errors import dataservice_body
 from recordbase.api.http import JSONResponse
 from recordbase.api.observability import current_request_id

@@ -14,12 +14,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from recordbase.api.dataservice.records import entity_ref, level
+from recordbase.api.dataservice.params import entity_ref, level
 from recordbase.api.http import JSONResponse, json_body
 from recordbase.core.actors import Actor
 from recordbase.core.expand import MAX_LEVEL, plain
 from recordbase.core.query import parse_odata, parse_query
 from recordbase.core.query.service import QueryPage, QueryRequest
+from recordbase.core.query.uipath import canonical_keys
 from recordbase.errors import InvalidCursor
 from recordbase.services import Services
 
@@ -33,7 +34,7 @@ def has_odata(request: Request) -> bool:
 
 async def query_records(request: Request, actor: Actor, services: Services) -> Response:
     depth = level(request)
-    body = await json_body(request, services.settings.max_body_bytes)
+    body = canonical_keys(await json_body(request, services.settings.max_body_bytes))
     query = parse_query(body, services.query.limits)
     cursor = _cursor(body.get("cursor") if isinstance(body, Mapping) else None)
     page = await services.query.run(entity_ref(request), QueryRequest(query, depth, after=cursor), actor)

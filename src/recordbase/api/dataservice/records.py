@@ -7,26 +7,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from recordbase.api.batches import batch_body
+from recordbase.api.dataservice import query
+from recordbase.api.dataservice.params import entity_ref, level
 from recordbase.api.errors import status_for
 from recordbase.api.http import JSONResponse, bool_param, int_param, json_body
 from recordbase.core.actors import Actor
 from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
-from recordbase.core.expand import MAX_LEVEL, plain
+from recordbase.core.expand import plain
 from recordbase.core.permissions import Permissions
 from recordbase.core.schema import Entity
-from recordbase.errors import BadRequest, FieldError, ValidationFailed
+from recordbase.errors import FieldError, ValidationFailed
 from recordbase.services import Services
-
-DEFAULT_LEVEL = 2
-
-
-def entity_ref(request: Request) -> str:
-    params = request.path_params
-    return str(params.get("entity_id") or params["entity_name"])
-
-
-def level(request: Request) -> int:
-    return int_param(request, "expansionLevel", DEFAULT_LEVEL, 0, MAX_LEVEL)
 
 
 async def read_record(request: Request, actor: Actor, services: Services) -> Response:
@@ -37,8 +29,6 @@ async def read_record(request: Request, actor: Actor, services: Services) -> Res
 
 
 async def list_records(request: Request, actor: Actor, services: Services) -> Response:
-    from recordbase.api.dataservice import query  # noqa: PLC0415 - query imports this module
-
     if query.has_odata(request):
         return await query.list_records_odata(request, actor, services)
     settings = services.settings
@@ -74,7 +64,7 @@ async def delete_record(request: Request, actor: Actor, services: Services) -> R
     return JSONResponse(True)
 
 
-# Batches (spec-notes §1.6, wire doc §2.3): 200 when every record succeeded; 400 with the same
+# Batches (docs/compat-uipath.md#batches): 200 when every record succeeded; 400 with the same
 # body when any failed (the uipath SDK reads that 400 as a normal answer). `atomic=true` is
 # recordbase's own: all or nothing, 400 (409 when every failure is a conflict) and nothing written.
 
@@ -108,13 +98,6 @@ def batch_mode(request: Request) -> Mode:
     return Mode.STOP_AT_FIRST if bool_param(request, "failOnFirst", False) else Mode.PARTIAL
 
 
-async def batch_body(request: Request, services: Services) -> list[Any]:
-    body = await json_body(request, services.settings.max_body_bytes)
-    if not isinstance(body, list):
-        raise BadRequest("The body of a batch must be a JSON array.")
-    return body
-
-
 def update_item(record: Any) -> Item:
     """An update-batch record names its record with `Id`; the rest of it is the change."""
     if not isinstance(record, dict):
@@ -139,16 +122,17 @@ def delete_item(record_id: Any) -> Item:
 
 
 def batch_response(result: BatchResult, wire: list[Any], depth: int, permissions: Permissions) -> Response:
+    entity = result.entity
     body = {
-        "successRecords": [success(result.entity, o, depth, permissions) for o in result.successes],
-        "failureRecords": [failure(o, wire[o.index]) for o in result.failures],
+        "successRecords": [success(entity, o, depth, permissions) for o in result.successes],
+        "failureRecords": [failure(o, wire[o.index], entity, permissions) for o in result.failures],
     }
     return JSONResponse(body, status_code=batch_status(result))
 
 
 def success(entity: Entity, outcome: Outcome, depth: int, permissions: Permissions) -> dict[str, Any]:
-    """The stored record; for a delete only its `Id` (the uipath SDK needs no more)."""
-    if outcome.op is Op.DELETE or outcome.record is None:
+    """The stored record; for a delete, the record as it was before (read in the same transaction)."""
+    if outcome.record is None:
         return {"Id": outcome.id}
     return plain(entity, outcome.record, depth, permissions)
 
@@ -162,11 +146,14 @@ def batch_status(result: BatchResult) -> int:
     return 400
 
 
-def failure(outcome: Outcome, sent: Any) -> dict[str, Any]:
-    """`{error, code, record}`: `error` a string (the SDK requires it), `record` the item as sent."""
+def failure(outcome: Outcome, sent: Any, entity: Entity, permissions: Permissions) -> dict[str, Any]:
+    """`{error, code, record}`: `error` a string (the SDK requires it); `record` the item as sent,
+    or, for a delete of a record the caller may read, that record as it is."""
     error = outcome.error
     assert error is not None
-    if isinstance(sent, dict):
+    if outcome.op is Op.DELETE and outcome.record is not None:
+        record = plain(entity, outcome.record, 1, permissions)
+    elif isinstance(sent, dict):
         record = sent
     else:
         record = {"Id": sent} if outcome.op is Op.DELETE and isinstance(sent, str) else {}

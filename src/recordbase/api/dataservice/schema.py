@@ -16,6 +16,7 @@ from recordbase.api.dataservice.schema_wire import (
 )
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.core.actors import Actor
+from recordbase.core.catalog import changes_access_control
 from recordbase.core.permissions import AdminRight
 from recordbase.core.query.limits import MAX_START
 from recordbase.errors import BadRequest
@@ -70,6 +71,8 @@ async def update_entity(request: Request, actor: Actor, services: Services) -> R
     body = await json_body(request, services.settings.max_body_bytes)
     _, entity = await services.records.entity(request.path_params["entity_id"])
     patch = parse_entity_patch(body, services.schemas.current)
+    if changes_access_control(entity, patch):
+        actor.permissions.require_right(AdminRight.MANAGE_PERMISSIONS)
     updated = await services.schema_service.update_entity(entity.id, patch, actor.id)
     return JSONResponse(entity_json(updated, services.schemas.current))
 

@@ -1,4 +1,5 @@
-"""The UiPath wire form of entities, fields and choice sets (uipath-sdk-wire.md §5), both directions."""
+"""The UiPath wire form of entities, fields and choice sets, both directions
+(docs/compat-uipath.md#schema-wire-form)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ BY_SQL_TYPE = {
 }
 DISPLAY_TYPES = frozenset({"basic", *BY_DISPLAY_TYPE})
 # Keys a field, its sqlType or an entity body may carry: what the uipath SDKs send on create
-# (uipath-sdk-wire.md §5.1) and what recordbase renders (so fetched metadata can be sent back).
+# (docs/compat-uipath.md) and what recordbase renders (so fetched metadata can be sent back).
 # Anything else is refused by name: a misspelt `type` must not silently make a text field.
 FIELD_KEYS = frozenset(
     {
@@ -98,7 +99,7 @@ def entity_json(
     if with_fields:
         body["fields"] = [
             *(_system_field(*s) for s in SYSTEM_FIELD_WIRE),
-            *(field_json(f, schema) for f in entity.fields),
+            *(field_json(f, schema) for f in entity.fields if visible is None or f.name in visible),
         ]
     return body
 

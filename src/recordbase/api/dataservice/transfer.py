@@ -18,8 +18,8 @@ from typing import IO, Any
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from recordbase.api.dataservice.records import entity_ref
-from recordbase.api.http import JSONResponse, int_param
+from recordbase.api.dataservice.params import entity_ref
+from recordbase.api.http import JSONResponse, bool_param, int_param
 from recordbase.api.uploads import FilePart
 from recordbase.core import transfer
 from recordbase.core.actors import Actor
@@ -121,7 +121,7 @@ class ErrorFile:
     def __enter__(self) -> ErrorFile:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         if self._out is not None:
             self._out.close()
 
@@ -156,8 +156,13 @@ async def export(request: Request, actor: Actor, services: Services) -> Response
         raise BadRequest("'format' must be csv or jsonl.")
     params = {k: v for k, v in request.query_params.items() if k in ("$filter", "$orderby")}
     query = parse_odata(params, services.query.limits)
-    encode = transfer.export_csv if kind == "csv" else transfer.export_jsonl
-    stream = encode(services.query, entity_ref(request), query, actor)
+    escape = bool_param(request, "escapeFormulas", services.settings.export_escape_formulas)
+    if kind == "csv":
+        stream = transfer.export_csv(
+            services.query, entity_ref(request), query, actor, escape_formulas=escape
+        )
+    else:
+        stream = transfer.export_jsonl(services.query, entity_ref(request), query, actor)
     first = await anext(stream, b"")
     name = entity_ref(request)
     headers = {"Content-Disposition": f'attachment; filename="{name}.{kind}"'}

@@ -1,4 +1,5 @@
-"""Pipeliner's error objects (spec-notes §2.6, §2.7) and the numeric codes recordbase gives each error.
+"""Pipeliner's error objects (docs/compat-pipeliner.md), rendered from the one error table
+(api/errors.py) and, for the errors of one field, the field codes below.
 
 Codes 40000, 40002, 120 and 117 are Pipeliner's own; the others are recordbase's, chosen so that
 a code's first three digits are its HTTP status. docs/errors.md lists every one.
@@ -9,37 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from recordbase import errors
+from recordbase.api.errors import INTERNAL, row_for
 from recordbase.api.http import JSONResponse
 from recordbase.core.batch import Outcome
 from recordbase.core.schema import Entity
 from recordbase.errors import FieldError, RecordbaseError
-from recordbase.files.errors import FileStorageError
 
-Code = tuple[int, str, int]
-"""(code, name, HTTP status)."""
-
-ENTITY_VALIDATION: Code = (40000, "ERROR_ENTITY_VALIDATION", 422)
 FIELD_VALIDATION = (40002, "ERROR_FIELD_VALIDATION")
-INTERNAL: Code = (50000, "ERROR_INTERNAL", 500)
 UNAUTHENTICATED_TEXT = "Authentication required: send the API key and secret of the space (HTTP Basic)."
-
-# Most specific class first: the first match wins.
-CODES: list[tuple[type[RecordbaseError], Code]] = [
-    (errors.ValidationFailed, ENTITY_VALIDATION),
-    (errors.NotAuthenticated, (40100, "ERROR_UNAUTHENTICATED", 401)),
-    (errors.Forbidden, (40300, "ERROR_FORBIDDEN", 403)),
-    (errors.RecordNotFound, (40400, "ERROR_ENTITY_NOT_FOUND", 404)),
-    (errors.EntityNotFound, (40401, "ERROR_ENTITY_TYPE_NOT_FOUND", 404)),
-    (errors.NotFound, (40402, "ERROR_NOT_FOUND", 404)),
-    (errors.RecordReferenced, (40900, "ERROR_ENTITY_REFERENCED", 409)),
-    (errors.WriteConflict, (40901, "ERROR_WRITE_CONFLICT", 409)),
-    (errors.Conflict, (40902, "ERROR_CONFLICT", 409)),
-    (errors.PayloadTooLarge, (41300, "ERROR_PAYLOAD_TOO_LARGE", 413)),
-    (errors.UnsupportedMediaType, (41500, "ERROR_UNSUPPORTED_MEDIA_TYPE", 415)),
-    (errors.RateLimited, (42900, "ERROR_TOO_MANY_REQUESTS", 429)),
-    (errors.BadRequest, (117, "ERROR_PARAMETER_INVALID", 400)),
-    (FileStorageError, (50300, "ERROR_SERVICE_UNAVAILABLE", 503)),
-]
 
 # Codes nested in a field error (`field_errors[].errors[]`), by the core's field error code.
 FIELD_CODES: dict[str, tuple[int, str]] = {
@@ -60,19 +38,21 @@ FIELD_CODES: dict[str, tuple[int, str]] = {
 FIELD_FALLBACK = FIELD_CODES["INVALID_VALUE"]
 
 
-def code_for(error: RecordbaseError) -> Code:
-    return next((code for kind, code in CODES if isinstance(error, kind)), INTERNAL)
-
-
 def status_for(error: RecordbaseError) -> int:
-    return code_for(error)[2]
+    return row_for(error).pipeliner
 
 
 def error_body(error: RecordbaseError) -> dict[str, Any]:
     """Pipeliner's `Error` object, for an error outside any record."""
-    number, name, status = code_for(error)
+    row = row_for(error)
     message = UNAUTHENTICATED_TEXT if isinstance(error, errors.NotAuthenticated) else error.message
-    return {"code": number, "name": name, "message": message, "http_status": status, "success": False}
+    return {
+        "code": row.code,
+        "name": row.name,
+        "message": message,
+        "http_status": row.pipeliner,
+        "success": False,
+    }
 
 
 def error_response(error: RecordbaseError) -> JSONResponse:
@@ -86,12 +66,11 @@ def error_response(error: RecordbaseError) -> JSONResponse:
 
 
 def internal_body() -> dict[str, Any]:
-    number, name, status = INTERNAL
     return {
-        "code": number,
-        "name": name,
+        "code": INTERNAL.code,
+        "name": INTERNAL.name,
         "message": "Internal server error.",
-        "http_status": status,
+        "http_status": INTERNAL.pipeliner,
         "success": False,
     }
 
@@ -111,12 +90,8 @@ class Names:
         return found.id if found is not None else None
 
     def message(self, error: FieldError) -> str:
-        """The core's message with the field's wire name in place of its core name."""
-        wire = self.field_name(error.field)
-        if wire == error.field:
-            return error.message
-        text = error.message.replace(f"[{error.field}]", f"[{wire}]").replace(f".{error.field}=", f".{wire}=")
-        return text.replace(f"'{error.field}'", f"'{wire}'")
+        """The error's text with the field called by its wire name."""
+        return error.named(self.field_name(error.field))
 
 
 def item_error(

@@ -1,4 +1,5 @@
-"""Pipeliner list: `GET /api/v100/rest/spaces/{space}/entities/{Entity}` (spec-notes §2.3, §2.4).
+"""Pipeliner list: `GET /api/v100/rest/spaces/{space}/entities/{Entity}`
+(docs/compat-pipeliner.md#envelope-and-paging, #list-parameters).
 
     {"success": true, "total": 107, "data": [...],
      "page_info": {"start_cursor": "…", "end_cursor": "…", "has_next_page": true, "has_previous_page": false}}
@@ -48,6 +49,7 @@ async def list_records(request: Request, actor: Actor, services: Services) -> Re
         from_end=listed.from_end,
         last=listed.last,
         path_depth=DEEPEST,
+        reveal=listed.load_paths,
     )
     page = await services.query.run(entity.id, window, actor)
     data = [render(page.entity, record, expand, actor.permissions) for record in page.records]

@@ -11,14 +11,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from recordbase.api.batches import batch_body
 from recordbase.api.http import JSONResponse, int_param, json_body
 from recordbase.api.pipeliner import params
 from recordbase.api.pipeliner.errors import outcome_error
 from recordbase.api.pipeliner.wire import entity_candidates, expansions, names, render, to_core
 from recordbase.core.actors import Actor
-from recordbase.core.batch import BatchResult, Item, Mode, Op
+from recordbase.core.batch import BatchResult, Item, Mode, Op, Outcome
 from recordbase.core.schema import Entity
-from recordbase.errors import BadRequest, FieldError
+from recordbase.errors import FieldError
 from recordbase.services import Services
 
 EXPANDED = 2
@@ -48,7 +49,7 @@ async def delete_record(request: Request, actor: Actor, services: Services) -> R
 
 
 async def batch_modify(request: Request, actor: Actor, services: Services) -> Response:
-    """Items with `id` update that record; items without create one (P-SEED)."""
+    """Items with `id` update that record; items without create one (docs/compat-pipeliner.md#batches)."""
     params.refuse_unknown(request, params.BATCH)
     entity = await resolve(request, services)
     rollback = rollback_method(request)
@@ -102,13 +103,6 @@ def batch_mode(rollback: int) -> Mode:
     return Mode.ATOMIC if rollback == 0 else Mode.PARTIAL
 
 
-async def batch_body(request: Request, services: Services) -> list[Any]:
-    body = await json_body(request, services.settings.max_body_bytes)
-    if not isinstance(body, list):
-        raise BadRequest("The body of a batch must be a JSON array.")
-    return body
-
-
 def modify_item(entity: Entity, item: Any) -> Item:
     body, problems = to_core(entity, item)
     record_id = item.get("id") if isinstance(item, dict) else None
@@ -133,7 +127,13 @@ def batch_response(result: BatchResult, rollback: int) -> Response:
     lookup = names(result.entity)
     if rollback == 0 and result.failures:
         first = result.failures[0]
-        body = outcome_error(first, lookup, first.index)
+        body = outcome_error(first, lookup, entity_index(first))
         return JSONResponse(body, status_code=body["http_status"])
-    data = [o.id if o.error is None else outcome_error(o, lookup, o.index) for o in result.outcomes]
+    data = [o.id if o.error is None else outcome_error(o, lookup, entity_index(o)) for o in result.outcomes]
     return JSONResponse({"success": not result.failures, "data": data})
+
+
+def entity_index(outcome: Outcome) -> int | None:
+    """Null when `entity_id` already names the item's record (as in Pipeliner's own rollback=0 example,
+    an update); the item's zero-based position when it names none (a create, an unusable id)."""
+    return outcome.index if outcome.id is None else None

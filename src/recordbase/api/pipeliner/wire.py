@@ -1,4 +1,4 @@
-"""Pipeliner's names and shapes for the core's records (spec-notes §2.8).
+"""Pipeliner's names and shapes for the core's records (docs/compat-pipeliner.md#fields-and-values).
 
 System fields read `id`, `created`, `modified`, `revision`. A relationship field `owner` is read
 and written as `owner_id` (a field already ending in `_id` keeps its name), and `expand=owner`

@@ -10,15 +10,22 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from recordbase.core.schema import Field, Schema
+from recordbase.errors import FIELD
 
 
 class FieldValueError(Exception):
     """One value broke one rule of its field; collected into a `FieldError` by the caller."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, text: str, field: str = "") -> None:
+        super().__init__(text)
         self.code = code
-        self.message = message
+        self.text = text
+        """May name the field as `FIELD` (recordbase.errors); `message` fills in `field`'s core name."""
+        self.field = field
+
+    @property
+    def message(self) -> str:
+        return self.text.replace(FIELD, self.field) if self.field else self.text
 
 
 class FieldDefinitionError(Exception):
@@ -42,7 +49,7 @@ class FieldKind(Protocol):
 
 
 def type_error(field: Field, expected: str) -> FieldValueError:
-    return FieldValueError("INVALID_TYPE", f"Field '{field.name}' expects {expected}.")
+    return FieldValueError("INVALID_TYPE", f"Field '{FIELD}' expects {expected}.", field.name)
 
 
 class PlainKind:

@@ -6,6 +6,7 @@ from typing import Any
 
 from recordbase.core.fields.base import FieldValueError, PlainKind
 from recordbase.core.schema import Field, Schema
+from recordbase.errors import FIELD
 
 FILE_KEYS = ("Id", "Name", "Path", "Size", "Type")
 
@@ -14,8 +15,9 @@ class FileKind(PlainKind):
     def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
         raise FieldValueError(
             "FILE_FIELD_NOT_WRITABLE",
-            f"Field '{field.name}' is a file field: upload, replace or delete its file through "
-            f"POST/DELETE .../Attachment/{{entity}}/{{recordId}}/{field.name}.",
+            f"Field '{FIELD}' is a file field: upload, replace or delete its file through "
+            f"POST/DELETE .../Attachment/{{entity}}/{{recordId}}/{FIELD}.",
+            field.name,
         )
 
     def render(self, field: Field, value: Any) -> Any:

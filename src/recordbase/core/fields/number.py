@@ -14,6 +14,7 @@ from typing import Any
 
 from recordbase.core.fields.base import FieldDefinitionError, FieldValueError, PlainKind, type_error
 from recordbase.core.schema import Field, FieldType, Schema
+from recordbase.errors import FIELD
 
 MAX_SAFE = Decimal(2**53 - 1)
 MAX_PLACES = 10
@@ -46,7 +47,7 @@ class NumberKind(PlainKind):
             and number != number.quantize(Decimal(1).scaleb(-places))
         ):
             raise FieldValueError(
-                "TOO_MANY_DECIMALS", f"Field '{field.name}' allows at most {places} decimal places."
+                "TOO_MANY_DECIMALS", f"Field '{FIELD}' allows at most {places} decimal places.", field.name
             )
         self._check_range(field, number)
         if places == 0:
@@ -54,7 +55,7 @@ class NumberKind(PlainKind):
         normalized = number.quantize(Decimal(1).scaleb(-places))
         if len(normalized.as_tuple().digits) > MAX_DIGITS:
             raise FieldValueError(
-                "OUT_OF_RANGE", f"Field '{field.name}' keeps at most {MAX_DIGITS} significant digits."
+                "OUT_OF_RANGE", f"Field '{FIELD}' keeps at most {MAX_DIGITS} significant digits.", field.name
             )
         return normalized
 
@@ -67,7 +68,9 @@ class NumberKind(PlainKind):
     def _check_range(field: Field, number: Decimal) -> None:
         low, high = field.min_value, field.max_value
         if (low is not None and number < low) or (high is not None and number > high):
-            raise FieldValueError("OUT_OF_RANGE", f"Field '{field.name}' must be between {low} and {high}.")
+            raise FieldValueError(
+                "OUT_OF_RANGE", f"Field '{FIELD}' must be between {low} and {high}.", field.name
+            )
 
 
 class AutoNumberKind(PlainKind):
@@ -81,7 +84,7 @@ class AutoNumberKind(PlainKind):
 
     def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
         raise FieldValueError(
-            "READ_ONLY", f"Field '{field.name}' is an auto-number and is set by the server."
+            "READ_ONLY", f"Field '{FIELD}' is an auto-number and is set by the server.", field.name
         )
 
     def render(self, field: Field, value: Any) -> Any:

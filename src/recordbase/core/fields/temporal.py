@@ -8,6 +8,7 @@ from typing import Any
 
 from recordbase.core.fields.base import FieldValueError, PlainKind, type_error
 from recordbase.core.schema import Field, Schema
+from recordbase.errors import FIELD
 
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATETIME_FORMAT = re.compile(
@@ -23,7 +24,7 @@ class DateKind(PlainKind):
             return date.fromisoformat(value)
         except ValueError:
             raise FieldValueError(
-                "INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date."
+                "INVALID_VALUE", f"Field '{FIELD}': '{value}' is not a date.", field.name
             ) from None
 
     def render(self, field: Field, value: Any) -> Any:
@@ -50,7 +51,7 @@ def parse_datetime(field: Field, value: str) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise FieldValueError(
-            "INVALID_VALUE", f"Field '{field.name}': '{value}' is not a date-time."
+            "INVALID_VALUE", f"Field '{FIELD}': '{value}' is not a date-time.", field.name
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
@@ -58,7 +59,7 @@ def parse_datetime(field: Field, value: str) -> datetime:
         return truncate_ms(parsed.astimezone(UTC))
     except OverflowError:  # year 1 or 9999 pushed out of range by its offset
         raise FieldValueError(
-            "INVALID_VALUE", f"Field '{field.name}': '{value}' is out of the supported range."
+            "INVALID_VALUE", f"Field '{FIELD}': '{value}' is out of the supported range.", field.name
         ) from None
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from recordbase.core.fields.base import FieldDefinitionError, FieldValueError, PlainKind, type_error
 from recordbase.core.schema import Field, FieldType, Schema
+from recordbase.errors import FIELD
 
 LIMITS = {FieldType.TEXT: (200, 4000), FieldType.MULTILINE_TEXT: (200, 10000)}
 
@@ -23,9 +24,13 @@ class TextKind(PlainKind):
         if not isinstance(value, str):
             raise type_error(field, "a string")
         if "\x00" in value:
-            raise FieldValueError("INVALID_VALUE", f"Field '{field.name}' may not contain the NUL character.")
+            raise FieldValueError(
+                "INVALID_VALUE", f"Field '{FIELD}' may not contain the NUL character.", field.name
+            )
         if field.max_length is not None and len(value) > field.max_length:
             raise FieldValueError(
-                "TOO_LONG", f"Field '{field.name}' is longer than its limit of {field.max_length} characters."
+                "TOO_LONG",
+                f"Field '{FIELD}' is longer than its limit of {field.max_length} characters.",
+                field.name,
             )
         return value

@@ -13,13 +13,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from recordbase.core.fields.base import FieldValueError
 from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions
 from recordbase.core.query.ast import Logic, Operator
 from recordbase.core.query.evaluate import matches
-from recordbase.core.query.plan import SYSTEM, FieldRef, Plan, PlanGroup, PlanNode, Predicate, restrict
-from recordbase.core.schema import Entity
+from recordbase.core.query.plan import (
+    SYSTEM,
+    FieldRef,
+    Plan,
+    PlanGroup,
+    PlanNode,
+    Predicate,
+    resolve,
+    restrict,
+)
+from recordbase.core.schema import Entity, Schema
 from recordbase.errors import Forbidden
 
 
@@ -54,6 +64,19 @@ def _require_path(source: Entity, ref: FieldRef, permissions: Permissions) -> No
             raise Forbidden(FORBIDDEN_TEXT)
         source = hop.target
     _require_field(ref.entity, ref.field.name, permissions)
+
+
+def require_paths(
+    entity: Entity, schema: Schema, paths: Iterable[tuple[str, ...]], permissions: Permissions, depth: int
+) -> None:
+    """Each dot path that names something must be readable along the way (403 otherwise); one that
+    names nothing is left alone, as the projection it comes from shows nothing for it."""
+    for path in paths:
+        try:
+            ref = resolve(path, entity, schema, depth)
+        except FieldValueError:
+            continue
+        _require_path(entity, ref, permissions)
 
 
 def _require_field(entity: Entity, name: str, permissions: Permissions) -> None:

@@ -16,7 +16,7 @@ WireValue = str | Decimal | bool
 
 
 class Operator(StrEnum):
-    """The twelve comparison operators of the UiPath query API (spec-notes §1.5.1), then the
+    """The twelve comparison operators of the UiPath query API (docs/compat-uipath.md#query-body), then the
     case-insensitive text operators only the Pipeliner list accepts (`ieq`, `icontains`, ...)."""
 
     EQ = "="

@@ -1,6 +1,6 @@
 """Which operators each field type accepts, and which types can be sorted.
 
-The vendor's own matrix (spec-notes §1.5.1) is advice its server does not enforce (it runs
+The vendor's own matrix (docs/compat-uipath.md#query-body) is advice its server does not enforce (it runs
 `<` on text lexicographically and 400s only on unknown operators). recordbase enforces a
 matrix instead, so every query that runs means the same thing on SQLite and PostgreSQL:
 

@@ -1,4 +1,5 @@
-"""Parse the Pipeliner list parameters (spec-notes §2.4) into the query AST and a page window.
+"""Parse the Pipeliner list parameters (docs/compat-pipeliner.md#list-parameters) into the query
+AST and a page window.
 
     GET …/entities/Accounts?filter[name]=Acme&filter-op[name]=icontains&order-by=-created&first=50
 
@@ -64,6 +65,8 @@ class ListQuery:
     from_end: bool
     last: int | None
     load_only: tuple[str, ...] | None
+    load_paths: tuple[tuple[str, ...], ...] = ()
+    """The dot paths of `load-only` (core names): what they show must be readable."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ def parse_list(
     from_end = before is not None or (last is not None and first is None)
     keep = last if first is not None else None
     load_only = tuple(_names(single["load-only"])) if "load-only" in single else None
-    return ListQuery(query, after, before, from_end, keep, load_only)
+    paths = tuple(translate(name) for name in load_only or () if "." in name)
+    return ListQuery(query, after, before, from_end, keep, load_only, paths)
 
 
 def _check_window(

@@ -8,7 +8,7 @@ Rules:
 - Field names are case-sensitive; the system fields `Id`, `CreatedBy`, `CreateTime`,
   `UpdatedBy`, `UpdateTime` and `Revision` can be filtered and sorted like any other.
 - `Customer.Country` follows the relationship field `Customer` to its target entity. A path
-  with n dots needs `expansionLevel >= n + 1` (spec-notes §1.4.4), as UiPath requires.
+  with n dots needs `expansionLevel >= n + 1` (docs/compat-uipath.md#expansion-levels), as UiPath requires.
 - Operators are checked against the matrix in `matrix.py`; values are coerced by `values.py`.
 - The order always ends with `Id` ascending, so pages and cursors are stable.
 """
@@ -160,11 +160,13 @@ def resolve(path: tuple[str, ...], entity: Entity, schema: Schema, expansion_lev
 
 
 def lookup(entity: Entity, name: str) -> Field:
-    """A user field or a system field by exact name; the error suggests the right case."""
+    """A user field or a system field by exact name; the error suggests the right case, but never
+    the name of a field under access control (the caller may not be allowed to know it)."""
     found = SYSTEM.get(name) or entity.field(name)
     if found is not None:
         return found
     near = entity.field_ci(name) or next((f for n, f in SYSTEM.items() if n.lower() == name.lower()), None)
+    near = None if near is not None and near.rbac else near
     hint = f" Did you mean '{near.name}'? Field names are case-sensitive." if near else ""
     raise FieldValueError(
         "FIELD_NOT_FOUND", f"Field '{name}' does not exist on entity '{entity.name}'.{hint}"

@@ -47,7 +47,10 @@ class QueryRequest:
     The page holds `query.limit` records: after the cursor `after`, or just before `before`, or
     at the end of the result (`from_end`), or from `query.start` (an OFFSET). `last` keeps only
     the last records of a forward page (Pipeliner's `first=N&last=M`). `path_depth` is the
-    expansion level dot paths are checked against (spec-notes §1.4.4); by default `level`.
+    expansion level dot paths are checked against (docs/compat-uipath.md#expansion-levels); by
+    default `level`.
+    `reveal` lists further dot paths the answer shows (Pipeliner's `load-only`): each must be
+    readable, as a filter's would.
     """
 
     query: Query
@@ -57,6 +60,7 @@ class QueryRequest:
     from_end: bool = False
     last: int | None = None
     path_depth: int | None = None
+    reveal: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class QueryService:
             depth = request.level if request.path_depth is None else request.path_depth
             plan = plan_query(request.query, entity, schema, expansion_level=depth)
             plan = access.authorize(plan, actor.permissions)
+            access.require_paths(entity, schema, request.reveal, actor.permissions, depth)
             return await self._page(schema, plan, request, actor)
 
         return await self.records.retrying(ref, work)

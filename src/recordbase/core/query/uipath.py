@@ -1,4 +1,4 @@
-"""Parse a UiPath "Query Entity Records" body (spec-notes §1.5, uipath-sdk-wire §3.1) into the AST.
+"""Parse a UiPath "Query Entity Records" body (docs/compat-uipath.md#query-body) into the AST.
 
 Group semantics, as recordbase reads them (the vendor docs do not say):
 
@@ -48,6 +48,12 @@ from recordbase.core.query.limits import (
 )
 from recordbase.errors import FieldError, InvalidQuery
 
+BODY_KEYS = (
+    "filterGroup", "filterGroups", "queryFilters", "logicalOperator", "continueLogicalOperator",
+    "fieldName", "operator", "value", "valueList", "sortOptions", "isDescending", "selectedFields",
+    "start", "limit", "cursor", "expansions", *("aggregates", "groupBy", "havingFilter", "joins", "binnings"),
+)  # fmt: skip
+CAMEL = {key.lower(): key for key in BODY_KEYS}
 LOGIC_CODES: dict[object, Logic] = {0: Logic.AND, 1: Logic.OR, "and": Logic.AND, "or": Logic.OR}
 UNSUPPORTED_KEYS = ("aggregates", "groupBy", "havingFilter", "joins", "binnings")
 OPERATORS = {op.value: op for op in UIPATH_OPERATORS}
@@ -62,22 +68,42 @@ class _Context:
         self.errors.append(FieldError(where, code, message))
 
 
+def canonical_keys(body: object, depth: int = 0) -> Any:
+    """The body with its keys in the SDKs' camelCase (`FilterGroup` -> `filterGroup`) at any depth;
+    values are left alone. Where both spellings are given, the camelCase one wins."""
+    if depth > 64:
+        return body  # deeper than any limit allows: parsing refuses it anyway
+    if isinstance(body, list):
+        return [canonical_keys(item, depth + 1) for item in body]
+    if not isinstance(body, Mapping):
+        return body
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        name = CAMEL.get(key.lower(), key) if isinstance(key, str) else key
+        if name not in out or name == key:
+            out[name] = value if name in ("value", "valueList") else canonical_keys(value, depth + 1)
+    return out
+
+
 def parse_query(body: object, limits: QueryLimits = DEFAULT_LIMITS) -> Query:
-    """The AST of a query body; raises InvalidQuery (all problems) or QueryTooComplex."""
+    """The AST of a query body; raises InvalidQuery (all problems) or QueryTooComplex.
+
+    Keys are read in either letter case (`filterGroup` or `FilterGroup`)."""
     if not isinstance(body, Mapping):
         raise InvalidQuery("The query body must be a JSON object.")
+    keyed: Mapping[str, Any] = canonical_keys(body)
     context = _Context(limits)
     for key in UNSUPPORTED_KEYS:
-        if body.get(key):
+        if keyed.get(key):
             context.error(key, "UNSUPPORTED", f"'{key}' is not supported by this server.")
-    raw_filter = body.get("filterGroup")
+    raw_filter = keyed.get("filterGroup")
     node = None if raw_filter is None else _group(raw_filter, "filterGroup", 1, context)
     query = Query(
         filter=node,
-        sort=_sort_options(body.get("sortOptions"), context),
-        select=_selected_fields(body.get("selectedFields"), context),
-        start=page_start(body.get("start"), "start", context.errors),
-        limit=page_limit(body.get("limit"), "limit", limits, context.errors),
+        sort=_sort_options(keyed.get("sortOptions"), context),
+        select=_selected_fields(keyed.get("selectedFields"), context),
+        start=page_start(keyed.get("start"), "start", context.errors),
+        limit=page_limit(keyed.get("limit"), "limit", limits, context.errors),
     )
     raise_collected(context.errors)
     # Depth is bounded while descending (`_group`): the body's own nesting is what counts, not
@@ -236,7 +262,7 @@ def _sort_options(raw: object, context: _Context) -> tuple[Sort, ...]:
 
 
 def _selected_fields(raw: object, context: _Context) -> tuple[str, ...] | None:
-    """None means every field; so does an empty list (spec-notes §1.5)."""
+    """None means every field; so does an empty list (docs/compat-uipath.md#query-body)."""
     if raw is None:
         return None
     if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):

@@ -95,11 +95,13 @@ def _datetime(field: Field, operator: Operator, value: WireValue, schema: Schema
 
 
 def _choice(field: Field, operator: Operator, value: WireValue, schema: Schema) -> int:
-    """A choice NumberId ("1"), never its label."""
+    """A choice NumberId ("1"), or a value's name or display name ("Open", any letter case)."""
     if isinstance(value, str) and WHOLE.match(value.strip()):
         value = Decimal(value.strip())
+    elif isinstance(value, str):
+        return int(_rephrased(field, operator, lambda: ChoiceKind().coerce(field, value, schema)))
     if isinstance(value, bool) or not isinstance(value, Decimal) or value != value.to_integral_value():
-        raise invalid(field, operator, 'a choice NumberId such as "1"', value)
+        raise invalid(field, operator, 'a choice NumberId such as "1" or a value\'s name', value)
     number = int(value)
     return int(_rephrased(field, operator, lambda: ChoiceKind().coerce(field, number, schema)))
 

@@ -1,0 +1,257 @@
+"""The transactional outbox: events appended by the write that caused them, then dispatched in order.
+
+`append` runs inside the write's own transaction: one multi-row statement per transaction
+(`unnest` on PostgreSQL, `executemany` on SQLite), never one per record. `dispatch` gives the
+committed events their stream positions (gap-free, in commit order: dispatchers of every process
+queue on one state row) and creates the webhook deliveries they call for, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from recordbase.core.events import Event, Operation
+from recordbase.storage.database import Connection, Database, Row
+from recordbase.storage.sql import Prepared
+
+metadata = sa.MetaData()
+outbox = sa.Table(
+    "rb_outbox",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False),
+    sa.Column("position", sa.BigInteger),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("entity", sa.String(200), nullable=False),
+    sa.Column("entity_id", sa.String(36), nullable=False),
+    sa.Column("record_id", sa.String(36)),
+    sa.Column("operation", sa.String(20), nullable=False),
+    sa.Column("revision", sa.Integer),
+    sa.Column("fields", sa.Text, nullable=False),
+    sa.Column("actor_id", sa.String(36), nullable=False),
+    sa.Column("owner_id", sa.String(36)),
+)
+state = sa.Table(
+    "rb_outbox_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("last_position", sa.BigInteger, nullable=False),
+)
+deliveries = sa.Table(
+    "rb_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("webhook_id", sa.String(36), nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    sa.Column("record_key", sa.String(80), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("window_start", sa.Float, nullable=False),
+    sa.Column("next_at", sa.Float, nullable=False),
+    sa.Column("lease_until", sa.Float),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", sa.Float),
+)
+APPENDED = (
+    "id",
+    "at",
+    "entity",
+    "entity_id",
+    "record_id",
+    "operation",
+    "revision",
+    "fields",
+    "actor_id",
+    "owner_id",
+)
+EVENT_COLUMNS = [outbox.c[name] for name in APPENDED] + [outbox.c.position]
+PENDING = "pending"
+
+
+def event_row(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "at": event.at,
+        "entity": event.entity,
+        "entity_id": event.entity_id,
+        "record_id": event.record_id,
+        "operation": event.operation.value,
+        "revision": event.revision,
+        "fields": orjson.dumps(event.fields).decode(),
+        "actor_id": event.actor_id,
+        "owner_id": event.owner_id,
+    }
+
+
+def decode_event(row: Row) -> Event:
+    """A row selected with EVENT_COLUMNS."""
+    (id_, at, entity, entity_id, record_id, operation, revision, fields, actor_id, owner_id, position) = row
+    return Event(
+        id_, float(at), entity, entity_id, record_id, Operation(operation), revision,
+        tuple(orjson.loads(fields)), actor_id, owner_id, position,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What one dispatch did: the events it placed, and how many deliveries it created."""
+
+    events: list[Event]
+    deliveries: int
+
+
+Planner = Callable[[Connection, list[Event]], Any]
+"""Given the dispatch transaction and its events, the delivery rows to create (awaitable)."""
+
+
+class OutboxStore:
+    """The outbox's statements, compiled once per database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @cached_property
+    def _insert(self) -> Prepared:
+        return self.database.prepare(sa.insert(outbox).values({k: sa.bindparam(k) for k in APPENDED}))
+
+    @cached_property
+    def _insert_unnest(self) -> Prepared:
+        arrays = [sa.bindparam(k, type_=postgresql.ARRAY(outbox.c[k].type)) for k in APPENDED]
+        rows = sa.func.unnest(*arrays).table_valued(*APPENDED).render_derived()
+        return self.database.prepare(sa.insert(outbox).from_select(list(APPENDED), sa.select(*rows.c)))
+
+    async def append(self, connection: Connection, events: Sequence[Event]) -> None:
+        """Append a write's events in its transaction: one statement whatever their number."""
+        if not events:
+            return
+        rows = [event_row(e) for e in events]
+        if self.database.name == "postgresql" and len(rows) > 1:
+            await connection.execute(self._insert_unnest, {k: [r[k] for r in rows] for k in APPENDED})
+        else:
+            await connection.execute_many(self._insert, rows)
+
+    @cached_property
+    def _lock_state(self) -> Prepared:
+        query = sa.select(state.c.last_position).where(state.c.id == 1)
+        return self.database.prepare(query.with_for_update())
+
+    @cached_property
+    def _pending(self) -> Prepared:
+        query = sa.select(outbox.c.seq, *EVENT_COLUMNS).where(outbox.c.position.is_(None))
+        return self.database.prepare(query.order_by(outbox.c.seq).limit(sa.bindparam("limit")))
+
+    @cached_property
+    def _place(self) -> Prepared:
+        statement = sa.update(outbox).where(outbox.c.seq == sa.bindparam("_seq"))
+        return self.database.prepare(statement.values(position=sa.bindparam("_position")))
+
+    @cached_property
+    def _save_state(self) -> Prepared:
+        statement = sa.update(state).where(state.c.id == 1)
+        return self.database.prepare(statement.values(last_position=sa.bindparam("last")))
+
+    @cached_property
+    def _add_delivery(self) -> Prepared:
+        return self.database.prepare(
+            sa.insert(deliveries).values({c.key: sa.bindparam(c.key) for c in deliveries.c})
+        )
+
+    async def dispatch(self, plan: Planner, limit: int = 500) -> Dispatched:
+        """Place the oldest committed events in the stream and create their deliveries."""
+        async with self.database.transaction() as connection:
+            last = int((await connection.fetch(self._lock_state))[0][0])
+            rows = await connection.fetch(self._pending, {"limit": limit})
+            if not rows:
+                return Dispatched([], 0)
+            placed = [
+                (row[0], decode_event((*row[1:-1], last + number)))
+                for number, row in enumerate(rows, start=1)
+            ]
+            await connection.execute_many(
+                self._place, [{"_seq": seq, "_position": e.position} for seq, e in placed]
+            )
+            await connection.execute(self._save_state, {"last": last + len(placed)})
+            events = [e for _, e in placed]
+            planned = await plan(connection, events)
+            await connection.execute_many(self._add_delivery, planned)
+        return Dispatched(events, len(planned))
+
+    @cached_property
+    def _after(self) -> Prepared:
+        query = sa.select(*EVENT_COLUMNS).where(
+            outbox.c.position > sa.bindparam("after"),
+            outbox.c.entity_id.in_(sa.bindparam("entities", expanding=True)),
+        )
+        return self.database.prepare(query.order_by(outbox.c.position).limit(sa.bindparam("limit")))
+
+    async def after(self, position: int, entities: Sequence[str], limit: int = 500) -> list[Event]:
+        """Placed record events of these entities (by id) after `position`, in stream order."""
+        async with self.database.read() as connection:
+            rows = await connection.fetch(
+                self._after, {"after": position, "entities": list(entities), "limit": limit}
+            )
+        return [decode_event(row) for row in rows]
+
+    @cached_property
+    def _last_position(self) -> Prepared:
+        return self.database.prepare(sa.select(state.c.last_position).where(state.c.id == 1))
+
+    async def last_position(self) -> int:
+        async with self.database.read() as connection:
+            return int((await connection.fetch(self._last_position))[0][0])
+
+    @cached_property
+    def _by_ids(self) -> Prepared:
+        query = sa.select(*EVENT_COLUMNS).where(outbox.c.id.in_(sa.bindparam("ids", expanding=True)))
+        return self.database.prepare(query)
+
+    async def events(self, ids: Sequence[str]) -> dict[str, Event]:
+        if not ids:
+            return {}
+        async with self.database.read() as connection:
+            rows = await connection.fetch(self._by_ids, {"ids": list(ids)})
+        return {row[0]: decode_event(row) for row in rows}
+
+    @cached_property
+    def _backlog(self) -> Prepared:
+        waiting = sa.select(sa.func.count()).select_from(outbox).where(outbox.c.position.is_(None))
+        due = sa.select(sa.func.count()).select_from(deliveries).where(deliveries.c.status == PENDING)
+        return self.database.prepare(sa.select(waiting.scalar_subquery(), due.scalar_subquery()))
+
+    async def backlog(self) -> tuple[int, int]:
+        """(events not yet dispatched, deliveries not yet done)."""
+        async with self.database.read() as connection:
+            row = (await connection.fetch(self._backlog))[0]
+        return int(row[0]), int(row[1])
+
+    @cached_property
+    def _prune_events(self) -> Prepared:
+        waiting = sa.select(deliveries.c.event_id).where(deliveries.c.status == PENDING)
+        statement = sa.delete(outbox).where(
+            outbox.c.position.is_not(None), outbox.c.at < sa.bindparam("cutoff"), outbox.c.id.not_in(waiting)
+        )
+        return self.database.prepare(statement)
+
+    @cached_property
+    def _prune_deliveries(self) -> Prepared:
+        statement = sa.delete(deliveries).where(
+            deliveries.c.status != PENDING, deliveries.c.created_at < sa.bindparam("cutoff")
+        )
+        return self.database.prepare(statement)
+
+    async def prune(self, cutoff: float) -> int:
+        """Remove dispatched events older than `cutoff` (none a delivery still waits for), and finished
+        deliveries as old; return how many events went."""
+        async with self.database.transaction() as connection:
+            await connection.execute(self._prune_deliveries, {"cutoff": cutoff})
+            return await connection.execute(self._prune_events, {"cutoff": cutoff})
