@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -103,4 +105,68 @@ async def test_import_and_export_straight_against_the_database(
     exported = cli(live_server, "export", "Item", "--format", "jsonl", "--filter", "count ge 5", remote=False)
     assert exported.returncode == 0, exported.stderr
     assert [json.loads(line)["title"] for line in exported.stdout.splitlines()] == ["n5", "n6"]
+    http.close()
+
+
+def progress_of(source: Path) -> dict[str, object]:
+    mark = source.with_name(source.name + ".progress")
+    try:
+        return dict(json.loads(mark.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+async def test_a_killed_import_resumes_exactly_and_a_finished_one_stays_finished(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    http = prepare(live_server)
+    total = 4000
+    source = tmp_path / "many.csv"
+    source.write_text("title,count\r\n" + "".join(f"t{i},{i}\r\n" for i in range(total)), encoding="utf-8")
+    env = {**live_server.env, "RECORDBASE_URL": live_server.url, "RECORDBASE_TOKEN": live_server.token}
+    command = [sys.executable, "-m", "recordbase.cli", "import", "Item", str(source), "--chunk", "50"]
+    client = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
+    deadline = time.monotonic() + 120
+    while int(str(progress_of(source).get("rows", 0))) < 300 and time.monotonic() < deadline:
+        time.sleep(0.02)  # noqa: ASYNC251 - polling a file the child writes
+    client.send_signal(signal.SIGKILL)  # the client dies mid-way, as with a power cut
+    client.wait()
+    mark = progress_of(source)
+    assert client.returncode == -signal.SIGKILL and not mark["finished"], mark
+    assert 300 <= int(str(mark["rows"])) < total
+    # The worst moment: the server committed chunks the mark does not count yet.
+    behind = {**mark, "rows": int(str(mark["rows"])) - 150}
+    source.with_name("many.csv.progress").write_text(json.dumps(behind), encoding="utf-8")
+    resumed = cli(live_server, "import", "Item", str(source), "--chunk", "50", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "already there" in resumed.stdout, resumed.stdout
+    assert count(http) == total
+    exported = cli(live_server, "export", "Item", "--format", "jsonl")
+    titles = [json.loads(line)["title"] for line in exported.stdout.splitlines()]
+    assert titles == [f"t{i}" for i in range(total)]  # each row once, in file order
+    again = cli(live_server, "import", "Item", str(source), "--resume")
+    assert again.returncode == 0 and "nothing to do" in again.stdout, again.stdout
+    assert count(http) == total
+    http.close()
+
+
+@pytest.mark.parametrize("remote", [True, False])
+async def test_a_fixed_rejects_file_imports_again(
+    live_server: LiveServer, tmp_path: Path, remote: bool
+) -> None:
+    http = prepare(live_server)
+    source = tmp_path / "items.csv"
+    source.write_text("title,count\r\n" + "\r\n".join([*ROWS, "bad,x"]) + "\r\n", encoding="utf-8")
+    first = cli(live_server, "import", "Item", str(source), remote=remote)
+    assert first.returncode == 1 and count(http) == 7, first.stdout + first.stderr
+    rejects = tmp_path / "items.csv.errors.csv"
+    lines = rejects.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "title,count,Error" and lines[1].startswith("bad,x,")
+    rejects.write_text(
+        lines[0] + "\r\n" + lines[1].replace("bad,x,", "fixed,8,", 1) + "\r\n", encoding="utf-8"
+    )
+    second = cli(live_server, "import", "Item", str(rejects), remote=remote)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert "1 rows read, 1 inserted, 0 rejected" in second.stdout
+    assert count(http) == 8
     http.close()

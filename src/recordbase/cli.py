@@ -258,7 +258,9 @@ def import_command(
     url: UrlOption = None,
     token: TokenOption = "",
     chunk: Annotated[int, typer.Option(help="Rows per request (one transaction at the default).")] = 1000,
-    resume: Annotated[bool, typer.Option(help="Skip the rows FILE.progress records as done.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Go on where FILE.progress stops (exact; a finished import does nothing).")
+    ] = False,
     database_url: DatabaseOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -270,10 +272,14 @@ def import_command(
     except transfer_client.ImportRefused as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    if totals.finished_before:
+        typer.echo(f"{file.name} was already imported in full ({totals.skipped} rows); nothing to do.")
+        return
     seconds = time.monotonic() - totals.started
+    replayed = f", {totals.replayed} already there (resent chunk)" if totals.replayed else ""
     typer.echo(
         f"{totals.total} rows read, {totals.inserted} inserted, {totals.rejected} rejected, "
-        f"{totals.skipped} skipped (resume) in {seconds:.1f} s"
+        f"{totals.skipped} skipped (resume){replayed} in {seconds:.1f} s"
     )
     if totals.errors_file is not None:
         typer.echo(f"rejected rows: {totals.errors_file}")

@@ -1,10 +1,12 @@
 """`recordbase import` / `recordbase export` against a running server (docs/import-export.md).
 
 Import sends the file in chunks of `chunk` rows, each one `bulk-upload` request; with the
-server's `batch_limit` as the chunk size each chunk is one transaction. After each chunk the
-number of rows done is recorded in `FILE.progress`, so `--resume` after an interruption starts
-at the first row not answered and no row is written twice. Rejected rows are gathered from the
-answers' error files into `FILE.errors.csv`.
+server's `batch_limit` as the chunk size each chunk is one transaction. `FILE.progress` holds the
+import's key and the rows answered so far; every row's Id derives from the key and its row
+number, so a chunk sent again after an interruption (committed, but the mark not yet written)
+inserts only the rows that are missing: `--resume` is exact. A finished import is marked as such;
+resuming it does nothing and says so. Rejected rows are gathered from the answers' error files
+into `FILE.errors.csv`, which can be imported again once fixed (its `Error` column is ignored).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import csv
 import io
 import itertools
 import json
+import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +37,7 @@ from rich.progress import (
 
 from recordbase.core.actors import SYSTEM
 from recordbase.core.query import parse_odata
-from recordbase.core.transfer import chunks, export_csv, export_jsonl, import_rows
+from recordbase.core.transfer import ImportKey, chunks, export_csv, export_jsonl, import_rows
 from recordbase.errors import RecordbaseError
 from recordbase.services import Services
 
@@ -51,6 +55,9 @@ class ImportTotals:
     inserted: int = 0
     skipped: int = 0
     rejected: int = 0
+    replayed: int = 0
+    """Rows of a resent chunk that were already stored (skipped, not inserted twice)."""
+    finished_before: bool = False
     errors_file: Path | None = None
     started: float = field(default_factory=time.monotonic)
 
@@ -120,50 +127,76 @@ def _rows(source: IO[str]) -> Iterator[list[str]]:
     return csv.reader(source, strict=True)
 
 
-Sender = Callable[[list[str], list[list[str]], ImportTotals], None]
-"""Writes one chunk (header, rows) and adds what became of it to the totals."""
+Sender = Callable[[list[str], list[list[str]], ImportTotals, ImportKey], None]
+"""Writes one chunk (header, rows, the chunk's key and first row) and adds what became of it to the totals."""
+
+
+@dataclass
+class ImportMark:
+    """`FILE.progress`: the import's key, the rows answered, and whether it finished."""
+
+    path: Path
+    key: str
+    rows: int = 0
+    finished: bool = False
+
+    @classmethod
+    def load(cls, path: Path, resume: bool) -> ImportMark:
+        """The stored progress when resuming one; else a new import with a new key."""
+        if resume and path.exists():
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            key = str(stored.get("key") or new_key())
+            return cls(path, key, int(stored.get("rows", 0)), bool(stored.get("finished", False)))
+        return cls(path, new_key())
+
+    def save(self) -> None:
+        """Write the mark atomically (a new file renamed over the old), so a kill leaves one or the other."""
+        staged = self.path.with_name(self.path.name + ".tmp")
+        body = {"key": self.key, "rows": self.rows, "finished": self.finished}
+        staged.write_text(json.dumps(body), encoding="utf-8")
+        os.replace(staged, self.path)
+
+
+def new_key() -> str:
+    """The start time in ms (12 hex digits: imported Ids sort after earlier records) and 20 random ones."""
+    return f"{int(time.time() * 1000):012x}{uuid.uuid4().hex[:20]}"
 
 
 def import_file(send: Sender, file: Path, chunk: int, resume: bool) -> ImportTotals:
     """Send FILE in chunks; the totals count this run's rows (skipped ones apart)."""
-    state = file.with_name(file.name + ".progress")
-    done = _done(state) if resume else 0
-    totals = ImportTotals(skipped=done)
+    progress = ImportMark.load(file.with_name(file.name + ".progress"), resume)
+    totals = ImportTotals(skipped=progress.rows, finished_before=progress.finished)
+    if progress.finished:
+        return totals
+    progress.save()  # the key is on disk before any row is sent
     report = reporter(file.stat().st_size)
     with file.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as source:
         rows = _rows(source)
         header = next(rows, [])
-        sent = done
-        for block in chunks(itertools.islice(rows, done, None), chunk):
-            send(header, block, totals)
-            sent += len(block)
-            state.write_text(json.dumps({"rows": sent}), encoding="utf-8")
+        for block in chunks(itertools.islice(rows, progress.rows, None), chunk):
+            send(header, block, totals, ImportKey(progress.key, progress.rows))
+            progress.rows += len(block)
+            progress.save()
             report.advance(len(block), raw.tell())
     report.close()
-    if totals.rejected == 0:
-        state.unlink(missing_ok=True)
+    progress.finished = True
+    progress.save()
     return totals
-
-
-def _done(state: Path) -> int:
-    if not state.exists():
-        return 0
-    return int(json.loads(state.read_text(encoding="utf-8"))["rows"])
 
 
 def http_sender(http: httpx.Client, entity: str, file: Path) -> Sender:
     """Each chunk a `bulk-upload` request to a running server."""
-    return lambda header, block, totals: _upload(http, entity, header, block, totals, file)
+    return lambda header, block, totals, key: _upload(http, entity, header, block, totals, file, key)
 
 
 def direct_sender(runner: asyncio.Runner, services: Services, entity: str, file: Path) -> Sender:
     """Each chunk straight through the core's write path as the system actor (no server)."""
     rejects = ErrorRows(file.with_name(file.name + ".errors.csv"))
 
-    def send(header: list[str], block: list[list[str]], totals: ImportTotals) -> None:
+    def send(header: list[str], block: list[list[str]], totals: ImportTotals, key: ImportKey) -> None:
         rows = iter([header, *block])
         limit = services.settings.batch_limit
-        work = import_rows(services.records, entity, rows, SYSTEM, limit, rejects.add)
+        work = import_rows(services.records, entity, rows, SYSTEM, limit, rejects.add, key)
         try:
             summary = runner.run(work)
         except RecordbaseError as error:
@@ -171,6 +204,7 @@ def direct_sender(runner: asyncio.Runner, services: Services, entity: str, file:
         totals.total += summary.total
         totals.inserted += summary.inserted
         totals.rejected += summary.rejected
+        totals.replayed += summary.skipped
         if summary.rejected:
             totals.errors_file = rejects.path
 
@@ -200,17 +234,21 @@ def _upload(
     block: list[list[str]],
     totals: ImportTotals,
     file: Path,
+    key: ImportKey,
 ) -> None:
     files = {"file": (file.name, _encode(header, block), "text/csv")}
-    response = http.post(f"{entity_path(entity)}/bulk-upload", files=files)
+    params = {"importKey": key.key, "importOffset": str(key.offset)}
+    response = http.post(f"{entity_path(entity)}/bulk-upload", files=files, params=params)
     if response.status_code != 200:
         raise ImportRefused(_message(response))
     answer = response.json()
+    replayed = int(answer.get("skippedRecords", 0))
     totals.total += int(answer["totalRecords"])
     totals.inserted += int(answer["insertedRecords"])
+    totals.replayed += replayed
     link = answer.get("errorFileLink")
     if link:
-        totals.rejected += int(answer["totalRecords"]) - int(answer["insertedRecords"])
+        totals.rejected += int(answer["totalRecords"]) - int(answer["insertedRecords"]) - replayed
         _append_errors(http, link, file, totals)
 
 

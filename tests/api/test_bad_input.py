@@ -8,6 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.api.helpers import DF, DS, create_entity, field
 from tests.conftest import Api
@@ -233,3 +236,116 @@ async def test_a_role_naming_unknown_entities_fields_or_keys_is_refused(
     good = {"name": "R", "entities": {"Thing": {"actions": ["read"]}, "*": {"actions": ["read"]}},
             "fields": {"Thing": {"name": {"read": True, "write": False}}}}  # fmt: skip
     assert (await api.post("/api/admin/roles", json=good)).status_code == 201
+
+
+# Junk query parameters -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "query"),
+    [
+        ("GET", "", "frist=10"),
+        ("GET", "", "filter=name"),
+        ("GET", "", "first=10&sort=name"),
+        ("GET", "/{id}", "expnad=owner"),
+        ("POST", "/batch-modify", "rollback=1"),
+        ("POST", "/batch-delete", "rollback_method=1"),
+        ("PATCH", "/{id}", "dry-run=true"),
+        ("DELETE", "/{id}", "force=true"),
+    ],
+)
+async def test_pipeliner_refuses_parameters_its_contract_does_not_name(
+    api: Api, method: str, suffix: str, query: str
+) -> None:
+    await create_entity(api, "Account", [field("name")])
+    created = await api.post(f"{SPACE}/entities/Accounts", json={"name": "Acme"})
+    record = created.json()["data"]["id"]
+    body = [] if "batch" in suffix else {"name": "x"} if method == "PATCH" else None
+    url = f"{SPACE}/entities/Accounts{suffix.format(id=record)}?{query}"
+    response = (
+        await api.request(method, url, json=body) if body is not None else await api.request(method, url)
+    )
+    assert response.status_code == 400, response.text
+    refused = response.json()
+    assert refused["success"] is False and refused["code"] == 117
+    assert query.split("=", maxsplit=1)[0] in refused["message"]
+    assert (await api.get(f"{SPACE}/entities/Accounts/{record}")).json()["data"]["name"] == "Acme"
+
+
+async def test_pipeliner_accepts_the_parameters_it_documents(api: Api) -> None:
+    await create_entity(api, "Account", [field("name")])
+    query = (
+        "first=5&order-by=-name&load-only=name&include-deleted=true&filter[name]=A&filter-op[name]=icontains"
+    )
+    assert (await api.get(f"{SPACE}/entities/Accounts?{query}")).status_code == 200
+    created = await api.post(f"{SPACE}/entities/Accounts?validation-level=0", json={"name": "Acme"})
+    assert created.status_code == 201, created.text
+
+
+async def test_data_service_routes_accept_parameters_the_sdk_adds(api: Api) -> None:
+    """The UiPath contract is not exact (SDK versions add their own), so unknown parameters pass."""
+    await create_entity(api, "Thing", [field("name")])
+    response = await api.get(f"{DS}/EntityService/Thing/read?start=0&limit=10&expansionLevel=1&sdkVersion=2")
+    assert response.status_code == 200, response.text
+
+
+async def test_an_error_outside_any_endpoint_carries_the_request_id(api: Api) -> None:
+    async def boom(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    transport = api.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    app = transport.app
+    app.router.routes.append(Route("/boom-for-test", boom))  # type: ignore[attr-defined]
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as client:
+        response = await client.get("/boom-for-test", headers={"X-Request-Id": "trace-me-42"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": "Internal server error.",
+        "code": "INTERNAL_ERROR",
+        "traceId": "trace-me-42",
+    }
+    assert response.headers["x-request-id"] == "trace-me-42"
+
+
+@pytest.mark.parametrize(
+    ("fields", "extra", "named"),
+    [
+        ([{"name": "age", "type": "integer"}], {}, "type"),
+        ([{"name": "age", "sqlType": {"name": "INT", "precision": 3}}], {}, "precision"),
+        ([{"name": "age", "fieldDisplayType": "Fancy"}], {}, "Fancy"),
+        ([{"name": "age", "sqlType": {"name": "INTEGER"}}], {}, "INTEGER"),
+        ([{"name": "age", "sqlType": "INT"}], {}, "sqlType"),
+        ([field("age", "INT")], {"colour": "red"}, "colour"),
+    ],
+)
+async def test_unknown_field_keys_and_types_are_refused_by_name(
+    api: Api, fields: list[dict[str, Any]], extra: dict[str, Any], named: str
+) -> None:
+    body = {"entityDefinition": {"name": "Thing", "fields": fields, **extra}}
+    refused = assert_envelope(await api.post(f"{DF}/Entity", json=body), 400)
+    assert named in refused["error"]
+    assert (await api.get(f"{DF}/Entity/Thing/metadata")).status_code == 404
+
+
+async def test_the_sdks_full_create_payload_is_accepted(api: Api) -> None:
+    """Every key uipath 2.x sends on create_entity (v1 and v3), so nothing the SDK sends is refused."""
+    age = {**field("age", "INT", sql_type={"minValue": 0, "maxValue": 10}), "defaultValue": "1"}
+    body = {
+        "displayName": "Thing",
+        "description": "d",
+        "entityDefinition": {
+            "name": "Thing",
+            "fields": [age, {**field("title"), "referenceFieldName": None}],
+            "folderId": "00000000-0000-0000-0000-000000000000",
+            "isRbacEnabled": False,
+            "isInsightsEnabled": False,
+            "externalFields": [],
+            "entityClassId": 9,
+        },
+    }
+    response = await api.post(f"{DF}/v3/entities", json=body)
+    assert response.status_code == 200, response.text
+    fetched = (await api.get(f"{DF}/Entity/Thing/metadata")).json()
+    assert {f["name"]: f["sqlType"]["name"] for f in fetched["fields"]}["age"] == "BIGINT"

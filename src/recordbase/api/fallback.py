@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from recordbase.api.http import JSONResponse
-from recordbase.api.observability import current_request_id
+from recordbase.api.observability import REQUEST_ID, REQUEST_ID_KEY, current_request_id
 
 logger = logging.getLogger("recordbase.api")
 
@@ -92,7 +92,17 @@ async def http_error(request: Request, error: Exception) -> Response:
 async def server_error(request: Request, error: Exception) -> Response:
     """An exception no endpoint caught (middleware, routing): logged, answered as INTERNAL_ERROR."""
     logger.error("unhandled error outside an endpoint", exc_info=error)
-    return envelope("Internal server error.", "INTERNAL_ERROR", 500, path=request.scope["path"])
+    # Starlette answers this outside the observability middleware, whose context has ended:
+    # the request id comes from the scope, and goes back as `X-Request-Id` as on every answer.
+    request_id = current_request_id() or str(request.scope.get(REQUEST_ID_KEY, ""))
+    token = REQUEST_ID.set(request_id)
+    try:
+        response = envelope("Internal server error.", "INTERNAL_ERROR", 500, path=request.scope["path"])
+    finally:
+        REQUEST_ID.reset(token)
+    if request_id:
+        response.headers["X-Request-Id"] = request_id
+    return response
 
 
 EXCEPTION_HANDLERS = {HTTPException: http_error, Exception: server_error}

@@ -45,6 +45,7 @@ from recordbase.settings import Settings
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_ID: ContextVar[str] = ContextVar("recordbase_request_id", default="")
+REQUEST_ID_KEY = "recordbase.request_id"
 UNMATCHED = "<unmatched>"
 READY_TIMEOUT_S = 5.0
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -192,6 +193,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_from(scope["headers"])
+        scope[REQUEST_ID_KEY] = request_id  # for the 500 answered outside this middleware
         id_token = REQUEST_ID.set(request_id)
         timings, timing_token = timing.start()
         status = 500

@@ -142,6 +142,7 @@ IMPORT_SUMMARY = fixed(
             "totalRecords": {"type": "integer"},
             "insertedRecords": {"type": "integer"},
             "errorFileLink": {"type": ["string", "null"]},
+            "skippedRecords": {"type": "integer"},
         },
         "required": ["totalRecords", "insertedRecords"],
     }
@@ -151,6 +152,12 @@ EXPORT_FORMAT = Param("format", "query", fixed({"type": "string", "enum": ["csv"
 ESCAPE_FORMULAS = Param(
     "escapeFormulas", "query", fixed({"type": "boolean"}),
     "CSV: prefix `'` to text cells starting with = + - @ tab or CR (default: setting export_escape_formulas)",
+)  # fmt: skip
+IMPORT_KEY = (
+    Param("importKey", "query", fixed({"type": "string", "pattern": "^[A-Za-z0-9-]{8,64}$"}),
+          "recordbase: rows get Ids from this key, so a resent chunk inserts only missing rows"),
+    Param("importOffset", "query", fixed({"type": "integer", "minimum": 0, "maximum": 2**31}),
+          "recordbase: the file row of this chunk's first row (with importKey)"),
 )  # fmt: skip
 ODATA = (
     Param("$filter", "query", STRING, "OData filter (docs/query.md)"),
@@ -164,7 +171,7 @@ def transfer_operations(base: str, ident: str, tag: str, generic: bool) -> tuple
     return (
         Operation("POST", f"{base}/bulk-upload", dataservice(transfer.bulk_upload), f"{ident}_bulk_upload",
                   "Import a CSV file (part `file`)", tag, IMPORT_SUMMARY, CSV_FILE,
-                  errors=(400, 401, 403, 404, 413, 415), body_media="multipart/form-data",
+                  errors=(400, 401, 403, 404, 413, 415), params=IMPORT_KEY, body_media="multipart/form-data",
                   described_names=names),
         Operation("GET", f"{base}/bulk-upload/errors/{{error_id}}", dataservice(transfer.errors),
                   f"{ident}_bulk_upload_errors", "The rows an import refused, as CSV", tag, STRING,

@@ -431,7 +431,9 @@ async def _build_inserts(
     system = {"CreatedBy": actor.id, "CreateTime": moment, "UpdatedBy": actor.id, "UpdateTime": moment}
     records: list[Record] = []
     for slot in slots:
-        slot.record = {"Id": new_id(), **system, "Revision": 1, **slot.values}
+        # An insert carries an id only from the importer (a replay-safe key, core/transfer.py);
+        # the wire dialects never set one, so clients cannot choose ids.
+        slot.record = {"Id": slot.item.id or new_id(), **system, "Revision": 1, **slot.values}
         records.append(slot.record)
     for f in entity.fields:
         if f.type is FieldType.AUTO_NUMBER:

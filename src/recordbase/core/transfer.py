@@ -12,7 +12,10 @@ service (keyset cursor), so memory stays flat whatever the size of the entity.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import re
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -34,6 +37,10 @@ IGNORED_TYPES = (FieldType.AUTO_NUMBER, FieldType.FILE)
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
 EXPORT_PAGE = 1000
+ERROR_COLUMN = "Error"
+"""The reason column of a rejects file; ignored on import (unless the entity has such a field)."""
+IMPORT_KEY = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+STAMPED = re.compile(r"^[0-9a-f]{12}")
 
 
 class InvalidColumnHeader(BadRequest):
@@ -57,6 +64,8 @@ def _column(entity: Entity, name: str) -> Field | None:
         return None
     found = entity.field(name) or next((f for f in entity.fields if f.display_name == name), None)
     found = found or entity.field_ci(name)
+    if found is None and name == ERROR_COLUMN:
+        return None  # a fixed rejects file goes back in as it is
     if found is None:
         raise InvalidColumnHeader(f"Bulk upload failed. Invalid column header “{name}” found.")
     return None if found.type in IGNORED_TYPES else found
@@ -96,15 +105,46 @@ def _choices(f: Field, text: str, schema: Schema) -> Any:
     return [_choice(f, part.strip(), schema) for part in text.split(";") if part.strip()]
 
 
-def row_item(columns: Sequence[Field | None], row: Sequence[str], schema: Schema) -> Item:
+def row_item(
+    columns: Sequence[Field | None], row: Sequence[str], schema: Schema, record_id: str | None = None
+) -> Item:
     """One CSV row as an insert; a row with the wrong number of cells is refused as it stands."""
     if len(row) != len(columns):
         problem = FieldError(
             "", "INVALID_ROW", f"The row has {len(row)} cells; the header has {len(columns)}."
         )
-        return Item(Op.INSERT, {}, errors=(problem,))
+        return Item(Op.INSERT, {}, id=record_id, errors=(problem,))
     body = {f.name: decode_cell(f, text, schema) for f, text in zip(columns, row, strict=True) if f}
-    return Item(Op.INSERT, body)
+    return Item(Op.INSERT, body, id=record_id)
+
+
+@dataclass(frozen=True)
+class ImportKey:
+    """Makes a resumed import exact: row n of import `key` (by one principal) always gets the same
+    Id, so a chunk sent again after an interruption inserts only the rows that are not there yet.
+
+    `offset` is the file row (after the header) of the request's first row.
+    """
+
+    key: str
+    offset: int
+
+    def __post_init__(self) -> None:
+        if not IMPORT_KEY.match(self.key):
+            raise BadRequest("'importKey' must be 8 to 64 letters, digits or '-'.")
+        if not 0 <= self.offset <= 2**31:
+            raise BadRequest("'importOffset' must be an integer from 0 to 2147483648.")
+
+    def row_id(self, actor: Actor, row: int) -> str:
+        """A UUIDv7-shaped id that sorts like the rows: the key's leading 12 hex digits (the
+        client's start time in ms) as the time, the row number, and bits of the key and actor."""
+        digest = hashlib.sha256(f"{actor.id}/{self.key}".encode()).digest()
+        stamp = int(self.key[:12], 16) if STAMPED.match(self.key) else int.from_bytes(digest[:6])
+        number = self.offset + row
+        salt = int.from_bytes(digest[6:10]) & 0x3FFFFFFF
+        value = (stamp << 80) | (0x7 << 76) | ((number >> 32) & 0xFFF) << 64
+        value |= (0b10 << 62) | ((number & 0xFFFFFFFF) << 30) | salt
+        return str(uuid.UUID(int=value))
 
 
 def error_text(error: RecordbaseError) -> str:
@@ -122,6 +162,8 @@ class ImportSummary:
     total: int = 0
     inserted: int = 0
     rejected: int = 0
+    skipped: int = 0
+    """Rows an earlier run of the same import key already inserted (not inserted again)."""
 
 
 RejectSink = Callable[[Sequence[str], list[str]], None]
@@ -137,21 +179,46 @@ async def prepare_import(records: RecordService, ref: str, actor: Actor) -> tupl
 
 
 async def import_rows(
-    records: RecordService, ref: str, rows: Iterator[list[str]], actor: Actor, chunk: int, reject: RejectSink
+    records: RecordService,
+    ref: str,
+    rows: Iterator[list[str]],
+    actor: Actor,
+    chunk: int,
+    reject: RejectSink,
+    key: ImportKey | None = None,
 ) -> ImportSummary:
-    """Insert every row after the header, `chunk` rows per transaction; rejects go to `reject`."""
+    """Insert every row after the header, `chunk` rows per transaction; rejects go to `reject`.
+
+    With `key`, each row's Id comes from the key and its row number, and rows already stored under
+    their Id are skipped: sending the same rows again never inserts them twice.
+    """
     schema, entity = await prepare_import(records, ref, actor)
     summary = ImportSummary(header=next(rows, []))
     columns = match_columns(entity, summary.header)
     for block in chunks(rows, chunk):
-        items = [row_item(columns, row, schema) for row in block]
-        result = await records.batch(ref, items, actor, Mode.PARTIAL, 0)
+        ids = [key.row_id(actor, summary.total + n) if key else None for n in range(len(block))]
+        done = await _already_imported(records, schema, entity, ids)
+        items = [
+            row_item(columns, row, schema, i) for row, i in zip(block, ids, strict=True) if i not in done
+        ]
+        kept = [row for row, i in zip(block, ids, strict=True) if i not in done]
+        result = await records.batch(ref, items, actor, Mode.PARTIAL, 0) if items else None
         summary.total += len(block)
-        summary.inserted += len(result.successes)
-        for outcome in result.failures:
+        summary.skipped += len(block) - len(kept)
+        summary.inserted += len(result.successes) if result else 0
+        for outcome in result.failures if result else []:
             summary.rejected += 1
-            reject(summary.header, _rejected(block, outcome))
+            reject(summary.header, _rejected(kept, outcome))
     return summary
+
+
+async def _already_imported(
+    records: RecordService, schema: Schema, entity: Entity, ids: list[str | None]
+) -> set[str | None]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return set()
+    return set(await records.store.fetch_by_ids(schema, entity, wanted))
 
 
 def _rejected(block: Sequence[list[str]], outcome: Outcome) -> list[str]:

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from recordbase.api.dataservice.params import entity_ref
-from recordbase.api.http import JSONResponse, bool_param
+from recordbase.api.http import JSONResponse, bool_param, int_param
 from recordbase.api.uploads import FilePart
 from recordbase.core import transfer
 from recordbase.core.actors import Actor
@@ -38,29 +38,52 @@ class ErrorFileNotFound(NotFound):
 
 
 async def bulk_upload(request: Request, actor: Actor, services: Services) -> Response:
-    """`{totalRecords, insertedRecords, errorFileLink}`; the link is null when every row went in."""
+    """`{totalRecords, insertedRecords, errorFileLink}`; the link is null when every row went in.
+
+    recordbase's `importKey` and `importOffset` parameters make a resent chunk insert only the rows
+    not yet stored (`recordbase import --resume`); the answer then adds `skippedRecords`.
+    """
     settings, ref = services.settings, entity_ref(request)
+    key = import_key(request)
     _, entity = await transfer.prepare_import(services.records, ref, actor)
     errors_file = ErrorFile(_dir(services, ERROR_DIR), entity.id, actor.id)
     with tempfile.TemporaryFile(dir=_dir(services, "imports")) as spool, errors_file:
         async for chunk in FilePart(request, settings.files_max_bytes).chunks():
             spool.write(chunk)
         spool.seek(0)
-        summary = await _import(spool, ref, actor, services, errors_file.add)
+        summary = await _import(spool, ref, actor, services, errors_file.add, key)
     link = None if errors_file.id is None else f"{request.url.replace(query='')}/errors/{errors_file.id}"
-    body = {"totalRecords": summary.total, "insertedRecords": summary.inserted, "errorFileLink": link}
+    body: dict[str, Any] = {
+        "totalRecords": summary.total,
+        "insertedRecords": summary.inserted,
+        "errorFileLink": link,
+    }
+    if key is not None:
+        body["skippedRecords"] = summary.skipped
     return JSONResponse(body)
 
 
+def import_key(request: Request) -> transfer.ImportKey | None:
+    raw = request.query_params.get("importKey")
+    if raw is None:
+        return None
+    return transfer.ImportKey(raw, int_param(request, "importOffset", 0, 0, 2**31))
+
+
 async def _import(
-    spool: IO[bytes], ref: str, actor: Actor, services: Services, reject: transfer.RejectSink
+    spool: IO[bytes],
+    ref: str,
+    actor: Actor,
+    services: Services,
+    reject: transfer.RejectSink,
+    key: transfer.ImportKey | None,
 ) -> transfer.ImportSummary:
     csv.field_size_limit(services.settings.files_max_bytes)
     text = io.TextIOWrapper(spool, encoding="utf-8-sig", newline="")
     try:
         rows = csv.reader(text, strict=True)
         limit = services.settings.batch_limit
-        return await transfer.import_rows(services.records, ref, rows, actor, limit, reject)
+        return await transfer.import_rows(services.records, ref, rows, actor, limit, reject, key)
     except UnicodeDecodeError:
         raise BadRequest("Bulk upload failed. The file is not UTF-8 text.") from None
     except csv.Error as error:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recordbase.api.http import JSONResponse
+from recordbase.api.pipeliner.params import LIST, LIST_PREFIXES, refuse_unknown
 from recordbase.api.pipeliner.records import EXPANDED
 from recordbase.api.pipeliner.wire import entity_candidates, expansions, relation_key, render, wire_name
 from recordbase.core.actors import Actor
@@ -33,6 +34,7 @@ DEEPEST = 3
 
 
 async def list_records(request: Request, actor: Actor, services: Services) -> Response:
+    refuse_unknown(request, LIST, LIST_PREFIXES)
     schema, entity = await services.records.entity(*entity_candidates(request.path_params["entity_name"]))
     params = request.query_params
     expand = expansions(entity, params.get("expand"))

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from recordbase.api.batches import batch_body
 from recordbase.api.http import JSONResponse, int_param, json_body
+from recordbase.api.pipeliner import params
 from recordbase.api.pipeliner.errors import outcome_error
 from recordbase.api.pipeliner.wire import entity_candidates, expansions, names, render, to_core
 from recordbase.core.actors import Actor
@@ -26,6 +27,7 @@ EXPANDED = 2
 
 
 async def get_record(request: Request, actor: Actor, services: Services) -> Response:
+    params.refuse_unknown(request, params.RECORD)
     entity = await resolve(request, services)
     expand = expansions(entity, request.query_params.get("expand"))
     found, record = await services.records.get(
@@ -48,6 +50,7 @@ async def delete_record(request: Request, actor: Actor, services: Services) -> R
 
 async def batch_modify(request: Request, actor: Actor, services: Services) -> Response:
     """Items with `id` update that record; items without create one (docs/compat-pipeliner.md#batches)."""
+    params.refuse_unknown(request, params.BATCH)
     entity = await resolve(request, services)
     rollback = rollback_method(request)
     items = [modify_item(entity, item) for item in await batch_body(request, services)]
@@ -57,6 +60,7 @@ async def batch_modify(request: Request, actor: Actor, services: Services) -> Re
 
 async def batch_delete(request: Request, actor: Actor, services: Services) -> Response:
     """The body lists ids, as strings or as `{"id": ...}` objects."""
+    params.refuse_unknown(request, params.BATCH)
     entity = await resolve(request, services)
     rollback = rollback_method(request)
     items = [delete_item(item) for item in await batch_body(request, services)]
@@ -66,6 +70,7 @@ async def batch_delete(request: Request, actor: Actor, services: Services) -> Re
 
 async def single(request: Request, actor: Actor, services: Services, op: Op) -> Response:
     """One record written as an all-or-nothing batch of one; its error is the record's error object."""
+    params.refuse_unknown(request, params.RECORD)
     entity = await resolve(request, services)
     expand = expansions(entity, request.query_params.get("expand"))
     body: Any = None
