@@ -137,7 +137,7 @@ class LiveServer:
         workers: int = 1,
         log: Path | None = None,
         ready: str = "/healthz",
-        startup_seconds: float = 60,
+        startup_seconds: float = 90,
         env: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
