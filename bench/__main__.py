@@ -46,6 +46,7 @@ OPERATIONS = {
     "list": "list page (50, with total)",
     "query": "query: filter + sort, 50 rows (with total)",
     "insert": "insert one",
+    "update": "update one",
     "batch": "insert-batch of 1,000",
 }
 PROBES = {
@@ -88,7 +89,7 @@ def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
         peer.seed(args.rows)
         found = {}
         for op in OPERATIONS:
-            extra = (str(args.rows),) if op == "get" else ()
+            extra = (str(args.rows),) if op in ("get", "update") else ()
             found[op] = wrk(
                 peer.url,
                 f"pb_{op}",
@@ -128,7 +129,7 @@ def recordbase_figures(args: argparse.Namespace, backend: str, workdir: Path) ->
         for op in OPERATIONS:
             if not supported(server, op):
                 continue
-            extra = (str(ids_file), server.token) if op == "get" else (server.token,)
+            extra = (str(ids_file), server.token) if op in ("get", "update") else (server.token,)
             found[op] = wrk(
                 server.url,
                 f"rb_{op}",

@@ -281,6 +281,7 @@ def pb_collection(name: str) -> dict[str, Any]:
         "listRule": "",
         "viewRule": "",
         "createRule": "",
+        "updateRule": "",
         "indexes": [f"CREATE INDEX idx_{name}_category ON {name} (category)"],
     }
 
@@ -326,6 +327,10 @@ class Load:
     cpu_ms: float | None = None
     db_cpu_ms: float | None = None
 
+    @property
+    def rows_per_s(self) -> float:
+        return self.rps * self.per_request
+
 
 def _stat(pid: str) -> tuple[str, int, float] | None:
     """(command name, parent pid, CPU seconds) of a process, from /proc; None once it is gone."""
@@ -349,10 +354,6 @@ def process_cpu(root: int | None = None, name: str | None = None) -> float:
             tree.add(pid)
             total += cpu
     return total
-
-    @property
-    def rows_per_s(self) -> float:
-        return self.rps * self.per_request
 
 
 def wrk(
@@ -434,6 +435,7 @@ RAW_SQL = {
     "count_all": "SELECT count(*) FROM items",
     "count_query": "SELECT count(*) FROM items WHERE category = {p1} AND qty >= 10",
     "insert": "INSERT INTO bulk_items VALUES ({p1}, {p2}, {p3}, {p4}, {p5}, {p6})",
+    "update": "UPDATE items SET qty = {p1} WHERE id = {p2}",
 }
 
 
@@ -475,7 +477,13 @@ def _sqlite_op(connection: sqlite3.Connection, op: str, ids: list[str]) -> Calla
 
         return run
 
-    return {"get": get, "list": page, "query": query, "insert": insert(1), "batch": insert(1000)}[op]
+    def update() -> None:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute(sql("update", "qmark"), (random.randrange(100), random.choice(ids)))
+        connection.execute("COMMIT")
+
+    operations = {"get": get, "list": page, "query": query, "update": update}
+    return {**operations, "insert": insert(1), "batch": insert(1000)}[op]
 
 
 def raw_sqlite(path: Path, op: str, seconds: float, ids: list[str], processes: int) -> Load:
@@ -534,6 +542,8 @@ async def _postgres_op(connection: Any, op: str, ids: list[str]) -> None:
         category = f"cat_{random.randrange(CATEGORIES)}"
         await connection.fetch(sql("query", "numeric"), category)
         await connection.fetchval(sql("count_query", "numeric"), category)
+    elif op == "update":
+        await connection.execute(sql("update", "numeric"), random.randrange(100), random.choice(ids))
     else:
         count = 1000 if op == "batch" else 1
         values = [(str(uuid.uuid4()), *r.values()) for r in rows(1, count)]

@@ -4,6 +4,7 @@
 --   rb_list TOKEN           GET a page of 50 Items at a random offset below 1,000 (with the total)
 --   rb_query TOKEN          POST /query: category = random AND qty >= 10, sort price desc, 50 rows (with the total)
 --   rb_insert TOKEN         POST /insert: one BulkItem
+--   rb_update IDS_FILE TOKEN POST /update/{id}: a random Item's qty
 --   rb_batch TOKEN          POST /insert-batch: 1,000 BulkItems
 --   pb_get N / pb_list / pb_query / pb_insert / pb_batch   the same on PocketBase (ids r%014d, 1..N)
 
@@ -45,10 +46,10 @@ function init(args)
   wrk.headers["Accept"] = "application/json"
   wrk.headers["Content-Type"] = "application/json"
   local token = args[2]
-  if mode == "rb_get" then
+  if mode == "rb_get" or mode == "rb_update" then
     ids = read_ids(args[2])
     token = args[3]
-  elseif mode == "pb_get" then
+  elseif mode == "pb_get" or mode == "pb_update" then
     nids = tonumber(args[2])
     token = nil
   end
@@ -82,6 +83,9 @@ function request()
     return wrk.format("POST", "/api/EntityService/Item/query?expansionLevel=0", nil, rb_query_body())
   elseif mode == "rb_insert" then
     return wrk.format("POST", "/api/EntityService/BulkItem/insert?expansionLevel=0", nil, body)
+  elseif mode == "rb_update" then
+    return wrk.format("POST", "/api/EntityService/Item/update/" .. ids[math.random(1, #ids)] ..
+      "?expansionLevel=0", nil, string.format('{"qty":%d}', math.random(0, 99)))
   elseif mode == "rb_batch" then
     return wrk.format("POST", "/api/EntityService/BulkItem/insert-batch?expansionLevel=0", nil, body)
   elseif mode == "pb_get" then
@@ -94,6 +98,9 @@ function request()
     return wrk.format("GET", "/api/collections/items/records?filter=" .. f .. "&sort=-price&perPage=50")
   elseif mode == "pb_insert" then
     return wrk.format("POST", "/api/collections/bulk_items/records", nil, body)
+  elseif mode == "pb_update" then
+    return wrk.format("PATCH", string.format("/api/collections/items/records/r%014d", math.random(1, nids)),
+      nil, string.format('{"qty":%d}', math.random(0, 99)))
   elseif mode == "pb_batch" then
     return wrk.format("POST", "/api/batch", nil, body)
   end

@@ -296,7 +296,9 @@ async def test_any_file_name_is_safe(files_api: Api, sent: str, name: str, fallb
     assert "sandbox" in download.headers["content-security-policy"]
 
 
-async def test_record_bodies_accept_the_file_value_unchanged_only(files_api: Api) -> None:
+async def test_record_bodies_never_write_a_file_field(files_api: Api) -> None:
+    """A file object in a body is what a read returned: ignored, as the service does
+    (docs/records.md); only the Attachment routes change a file. Anything else there is refused."""
     api = files_api
     rid = await new_customer(api)
     photo = (await upload(api, rid)).json()["photo"]
@@ -308,10 +310,11 @@ async def test_record_bodies_accept_the_file_value_unchanged_only(files_api: Api
     changed = await api.post(
         f"{DS}/EntityService/Customer/update/{rid}", json={"photo": {**photo, "Name": "other.txt"}}
     )
-    assert changed.status_code == 400
-    assert "Attachment" in changed.json()["error"]
+    assert changed.status_code == 200 and changed.json()["photo"] == photo
     inserted = await api.post(f"{DS}/EntityService/Customer/insert", json={"fullName": "C", "photo": photo})
-    assert inserted.status_code == 400 and "Attachment" in inserted.json()["error"]
+    assert inserted.status_code == 200 and inserted.json().get("photo") is None
+    path = await api.post(f"{DS}/EntityService/Customer/update/{rid}", json={"photo": "/etc/passwd"})
+    assert path.status_code == 400 and "Attachment" in path.json()["error"]
     assert (await stored(api, rid)) is not None and len(await blob_keys(api)) == 1
 
 
