@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 
 from recordbase.api.fallback import allowed_methods
 from recordbase.api.route_tree import Leaf, tree
-from recordbase.api.routes import GROUPS
+from recordbase.api.routes import GROUPS, described, flat_routes, routes
 
 SAMPLES = ("Item", "entity", "choiceset", "read", "metadata", "v3", "3f2c8a9e-1b7d-4c6e-9a0f-2d4b6c8e0a1b")
 
@@ -59,3 +59,30 @@ def test_record_routes_sit_a_few_matches_deep() -> None:
     api = next(group for group in GROUPS if "/api" in group.mounts)
     nested = tree([Leaf(op.path, op.method, op.endpoint) for op in api.operations])
     assert len(nested) < 10 < len(api.operations)
+
+
+def test_the_served_table_answers_every_path_as_the_flat_table() -> None:
+    """`routes()` gathers the record API first (`hoisted`); every declared path, under every prefix,
+    and paths whose org is `api`, reach the same endpoint (path parameters but org and tenant kept)."""
+    flat, served = flat_routes(), routes()
+    prefixes = (
+        "",
+        "/acme/t1/dataservice_/api",
+        "/api/t1/datafabric_/api",
+        "/api/EntityService/dataservice_/api",
+    )
+    templates = {op.path for op in described()}
+    for template, prefix, method in itertools.product(templates, prefixes, ("GET", "POST", "DELETE")):
+        for path in paths(template)[:12]:
+            concrete = prefix + path.removeprefix("/api") if prefix else path
+            scope = {"type": "http", "method": method, "path": concrete, "root_path": "", "path_params": {}}
+            assert same(resolve(served, scope)) == same(resolve(flat, scope)), (method, concrete)
+            assert allowed_methods(served, concrete) == allowed_methods(flat, concrete), concrete
+
+
+def same(found: tuple[object, dict[str, Any]] | None) -> tuple[object, dict[str, Any]] | None:
+    """What must not change: the endpoint, and the parameters a handler may read."""
+    if found is None:
+        return None
+    endpoint, params = found
+    return endpoint, {k: v for k, v in params.items() if k not in ("org", "tenant")}

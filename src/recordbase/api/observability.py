@@ -34,7 +34,7 @@ from prometheus_client import (
 )
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recordbase import __version__, timing
@@ -151,15 +151,17 @@ def record_batch_size(request: Request, operation: str, size: int) -> None:
 class RouteTemplates:
     """The route template of a matched request (`/api/EntityService/{entity_name}/read`), for labels.
 
-    Starlette leaves the innermost matched route in `scope["route"]`; the template of the
-    mount it sits under is found by matching the concrete mount prefix (`root_path`).
+    Starlette leaves the innermost matched route in `scope["route"]` and the concrete path of the
+    mounts it passed in `root_path`. One route object may sit under several chains of mounts (the
+    three API prefixes, and the gathered `/api` mount of api/route_tree.py), so each route knows the
+    template of every chain above it, and the chain whose pattern the concrete prefix matches wins.
     """
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
-        self.mounts = [(m.path_regex, m.path) for m in routes if isinstance(m, Mount)]
-        # Below a top-level mount, routes may sit in nested mounts (api/route_tree.py): their
-        # template under the top-level mount, by route.
-        self.below = {id(r): t for m in routes if isinstance(m, Mount) for r, t in _templates(m.routes)}
+        self.chains: dict[int, list[tuple[re.Pattern[str], str]]] = {}
+        for route, prefix in _templates(routes):
+            pattern = compile_path(prefix)[0] if prefix else re.compile("^$")
+            self.chains.setdefault(id(route), []).append((pattern, prefix))
 
     def __call__(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -167,18 +169,18 @@ class RouteTemplates:
         if not isinstance(route, Route) or path is None:
             return UNMATCHED
         root = scope.get("root_path", "")[len(scope.get("app_root_path", "")) :]
-        if not root:
-            return str(path)
-        prefix = next((template for regex, template in self.mounts if regex.match(root + "/")), root)
-        return prefix + self.below.get(id(route), str(path))
+        chains = self.chains.get(id(route), ())
+        prefix = next((template for pattern, template in chains if pattern.match(root)), root)
+        return prefix + str(path)
 
 
 def _templates(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[BaseRoute, str]]:
+    """Each route below `routes` with the template of the mounts above it."""
     for route in routes:
         if isinstance(route, Mount):
             yield from _templates(route.routes, prefix + route.path)
         elif isinstance(route, Route):
-            yield route, prefix + route.path
+            yield route, prefix
 
 
 class ObservabilityMiddleware:

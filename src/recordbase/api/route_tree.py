@@ -80,3 +80,48 @@ def _head(path: str) -> str:
 
 def _is_parameter(segment: str) -> bool:
     return segment.startswith("{")
+
+
+IGNORED_PARAMETERS = frozenset({"{org}", "{tenant}"})
+"""Path segments whose value no handler reads (every org and tenant name this server's one tenant)."""
+
+
+def hoisted(routes: Sequence[BaseRoute], head: str, *deeper: str) -> list[BaseRoute]:
+    """The same table, with every route that can take a path under `/head/` gathered, in order, into
+    one mount placed first, so that a request there skips every other route of the list (and, with
+    `deeper`, the same again inside that mount).
+
+    A route starting with `/head` moves in without its prefix (a `/head` mount's own routes move in
+    as they are); a route starting with an ignored parameter (`/{org}/…`) can take `/head/…` paths
+    too, so a copy without that segment moves in and the route stays outside for every other path.
+    Paths outside `/head/` meet the same routes as before, in the same order. Any other parameter
+    first segment would lose its value in a copy: the table is then left as it is."""
+    prefix = "/" + head
+    inside: list[BaseRoute] = []
+    outside: list[BaseRoute] = []
+    for route in routes:
+        path = getattr(route, "path", "")
+        first = _head(path) if len(path) > 1 else ""
+        if path == prefix and isinstance(route, Mount):
+            inside += route.routes
+        elif first == head and path != prefix:
+            inside.append(_without_first_segment(route))
+        elif _is_parameter(first):
+            if first not in IGNORED_PARAMETERS:
+                return list(routes)
+            inside.append(_without_first_segment(route))
+            outside.append(route)
+        else:
+            outside.append(route)
+    if deeper:
+        inside = hoisted(inside, *deeper)
+    return [Mount(prefix, routes=inside), *outside]
+
+
+def _without_first_segment(route: BaseRoute) -> BaseRoute:
+    path = getattr(route, "path", "")
+    rest = "/" + path.split("/", 2)[2]
+    if isinstance(route, Mount):
+        return Mount(rest, app=route.app, name=route.name)
+    assert isinstance(route, Route)
+    return Route(rest, route.endpoint, methods=sorted(route.methods or ()), name=route.name)

@@ -55,7 +55,7 @@ from recordbase.api.operation import (
 )
 from recordbase.api.pipeliner import listing
 from recordbase.api.pipeliner import records as pipeliner_records
-from recordbase.api.route_tree import Leaf, tree
+from recordbase.api.route_tree import Leaf, hoisted, tree
 from recordbase.core.schema import Schema
 from recordbase.settings import Settings
 
@@ -542,6 +542,12 @@ def starlette_routes(group: Group) -> list[BaseRoute]:
 
 
 def routes() -> list[BaseRoute]:
+    """The served route table: `flat_routes` with the record API's paths gathered first
+    (api/route_tree.py `hoisted`): a record request meets a handful of routes, not every one."""
+    return hoisted(flat_routes(), "api", "EntityService")
+
+
+def flat_routes() -> list[BaseRoute]:
     """The Starlette route table, in the order of `GROUPS`; the docs page's static files after it."""
     table: list[BaseRoute] = []
     for group in GROUPS:

@@ -74,8 +74,10 @@ class Handle:
     def execute(self, sql: str, args: Sequence[Any]) -> int:
         return self.raw.execute(sql, args).rowcount
 
-    def close(self) -> None:
-        self.raw.close()
+    async def close(self) -> None:
+        """Close on the connection's own thread, after the statement it may be running: closing
+        under a running statement from another thread crashes the process."""
+        await self.off_loop(self.raw.close)
         self.thread.shutdown(wait=False)
 
 
@@ -164,6 +166,7 @@ class SQLiteDatabase:
         for reader in readers:
             self._readers.put_nowait(reader)
         self._all = [writer, *readers]
+        self._closed = False
 
     @classmethod
     async def open(cls, settings: Settings) -> SQLiteDatabase:
@@ -224,5 +227,14 @@ class SQLiteDatabase:
         """See `listen`."""
 
     async def close(self) -> None:
-        for handle in self._all:
-            handle.close()
+        """Each connection is closed once no one holds it (the writer's lock, a reader back in the
+        pool): closing one that a request is using, from another thread, crashes the process."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._write_lock:
+            await self._writer.close()
+        for _ in range(len(self._all) - 1):
+            reader = await self._readers.get()
+            await reader.close()
+            self._readers.put_nowait(reader)  # later users get sqlite3's "closed database" error
