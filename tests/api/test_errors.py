@@ -98,10 +98,7 @@ def test_field_names_are_filled_in_by_the_renderer_not_rewritten() -> None:
 def test_unsupported_query_keys_are_refused_with_their_own_code() -> None:
     from recordbase.core.query.uipath import parse_query
 
-    with pytest.raises(errors.InvalidQuery) as refused:
-        parse_query({"aggregates": [{"function": "COUNT", "field": "Id"}], "joins": [{}]})
-    assert [(e.field, e.code) for e in refused.value.errors] == [
-        ("aggregates", "UNSUPPORTED"),
-        ("joins", "UNSUPPORTED"),
-    ]
+    with pytest.raises(errors.Unsupported) as refused:
+        parse_query({"expansions": [{"fieldName": "owner"}]})
+    assert refused.value.code == "UNSUPPORTED" and "expansions" in refused.value.message
     assert api_errors.status_for(refused.value) == 400

@@ -152,6 +152,19 @@ async def test_update_keeps_refusing_a_changed_id(api: Api) -> None:
     assert (stored["fullName"], stored["age"]) == ("Ann", 3)
 
 
+async def test_an_echoed_system_field_must_look_as_read(api: Api) -> None:
+    """Echoes are ignored only as a read renders them (text or null); `{}` or a number is a mistake."""
+    await standard_entities(api)
+    for bad in ({}, 5, [1]):
+        refused = await api.post(f"{BASE}/insert", json={"fullName": "Ann", "UpdateTime": bad})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["fieldErrors"][0]["code"] == "INVALID_TYPE"
+        batch = await api.post(f"{BASE}/insert-batch", json=[{"fullName": "Ann", "CreatedBy": bad}])
+        assert batch.status_code == 400 and not batch.json()["successRecords"]
+    listed = (await api.get(f"{BASE}/read")).json()
+    assert listed["totalRecordCount"] == 0
+
+
 async def test_query_body_and_batch_parameters_are_read_in_either_casing(api: Api) -> None:
     """The SDKs send camelCase; UiPath's pages show PascalCase. Answers stay camelCase."""
     await standard_entities(api)

@@ -89,6 +89,11 @@ def _check_keys(
             checked.fail(key, "READ_ONLY", f"Field '{FIELD}' names the record and cannot be changed.")
         elif key not in SYSTEM_FIELDS:
             checked.fail(key, "UNKNOWN_FIELD", f"Entity '{entity.name}' has no field '{key}'.")
+        elif value is not None and not isinstance(value, str):
+            # An echo is what a read answered: a text (id, time) or null; anything else is a mistake.
+            checked.fail(
+                key, "INVALID_TYPE", f"Field '{FIELD}' is set by the server; send it as read or not at all."
+            )
 
 
 def _file_echo(value: Any, key: str, current: Callable[[], Mapping[str, Any]] | None) -> bool:
