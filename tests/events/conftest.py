@@ -63,7 +63,7 @@ class Receiver:
                 self.accepted.append(request)
             return status
 
-    async def wait_for(self, count: int, seconds: float = 20.0) -> list[Received]:
+    async def wait_for(self, count: int, seconds: float = 60.0) -> list[Received]:
         """The accepted requests, once there are at least `count` of them."""
         deadline = time.monotonic() + seconds
         for _ in range(int(seconds / 0.02)):
