@@ -31,7 +31,7 @@ def sdk_block() -> str:
 def first_request(server: LiveServer, token: str) -> None:
     """The README's curl commands, sent with httpx (same bodies, same paths)."""
     bodies = re.findall(r"-d '(\{.*?\})'", README)
-    paths = re.findall(r"http://127\.0\.0\.1:8000(/api/\S+)", README)
+    paths = re.findall(r"http://127\.0\.0\.1:8000(/api/[^\s,]+)$", README, re.M)  # a curl line's URL ends it
     assert len(bodies) == 2 and paths[:2] == ["/api/Entity", "/api/EntityService/Customer/insert"]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     for body, path in zip(bodies, paths, strict=False):
