@@ -5,12 +5,13 @@ from __future__ import annotations
 import inspect
 import re
 from pathlib import Path
+from typing import Any
 
 import typer.main
 from starlette.routing import Mount, Route
 
 from recordbase import errors
-from recordbase.api.routes import routes
+from recordbase.api.routes import flat_routes
 from recordbase.cli import app
 from recordbase.settings import Settings
 
@@ -56,11 +57,21 @@ def test_every_cli_command_is_documented() -> None:
 
 
 def route_paths() -> set[str]:
+    """Every route's path, below the top-level mount it is served under."""
     found: set[str] = set()
-    for route in routes():
-        children = route.routes if isinstance(route, Mount) else [route]
-        found |= {child.path for child in children if isinstance(child, Route)}
+    for route in flat_routes():
+        found |= set(below(route.routes)) if isinstance(route, Mount) else {getattr(route, "path", "")}
     return found
+
+
+def below(routes: list[Any], prefix: str = "") -> list[str]:
+    paths: list[str] = []
+    for route in routes:
+        if isinstance(route, Mount):
+            paths += below(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            paths.append(prefix + route.path)
+    return paths
 
 
 def test_every_route_is_documented() -> None:
