@@ -1,4 +1,4 @@
-"""The query parameters each Pipeliner route takes (spec-notes §2.3, §2.4; docs/pipeliner.md).
+"""The query parameters each Pipeliner route takes (docs/compat-pipeliner.md, docs/pipeliner.md).
 
 Pipeliner's contract names its parameters exactly, so an unknown one (a typo such as `frist=`, or
 `filter` without its `[field]`) is a 400 naming it rather than a silently different answer.
