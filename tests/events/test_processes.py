@@ -171,9 +171,9 @@ async def test_sigkill_between_commit_and_delivery_still_delivers(
         server.stop()
 
 
+@pytest.mark.parametrize("settings", ["postgres"], indirect=True)  # several processes share PostgreSQL only
 async def test_two_postgres_processes_deliver_each_event_once(settings: Settings, receiver: Receiver) -> None:
-    if not settings.is_postgres:
-        pytest.skip("several server processes share one database on PostgreSQL only")
+    assert settings.is_postgres
     first = start(settings)
     second = start(settings)
     second.token = first.token

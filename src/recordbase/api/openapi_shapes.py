@@ -20,7 +20,7 @@ JSON = dict[str, Any]
 NULL: JSON = {"type": "null"}
 UUID: JSON = {"type": "string", "format": "uuid"}
 DATE_TIME: JSON = {"type": "string", "format": "date-time"}
-SERVER_SET = "Set by the server; a new record may carry it only as null."
+SERVER_SET = "Set by the server; ignored when sent, so a record as read can be sent back."
 ECHO_ONLY = "Set by the server; an update may carry it only unchanged."
 
 
@@ -115,20 +115,18 @@ def record_schema(entity: Entity, schema: Schema) -> JSON:
 
 
 def insert_schema(entity: Entity, schema: Schema) -> JSON:
-    properties: JSON = {name: {"type": "null", "description": SERVER_SET} for name in SYSTEM_FIELDS}
+    properties: JSON = {name: _echo(SERVER_SET) for name in SYSTEM_FIELDS}
     for f in entity.fields:
-        properties[f.name] = (
-            _write_property(f, schema) if f.is_writable else {"type": "null", "description": SERVER_SET}
-        )
+        properties[f.name] = _write_property(f, schema) if f.is_writable else _server_set(f, SERVER_SET)
     required = [f.name for f in entity.fields if f.is_writable and f.required and f.default is None]
     return obj(properties, required, closed=True, description=f"A new record of {entity.label}.")
 
 
 def update_schema(entity: Entity, schema: Schema) -> JSON:
     """Partial: omitted fields stay as they are, `null` clears one (not a required one)."""
-    properties: JSON = {name: {"description": ECHO_ONLY} for name in SYSTEM_FIELDS}
+    properties: JSON = {name: _echo(ECHO_ONLY) for name in SYSTEM_FIELDS}
     for f in entity.fields:
-        properties[f.name] = _write_property(f, schema) if f.is_writable else {"description": ECHO_ONLY}
+        properties[f.name] = _write_property(f, schema) if f.is_writable else _server_set(f, ECHO_ONLY, "string")
     return obj(properties, closed=True, description=f"Changes to a record of {entity.label}.")
 
 
@@ -181,6 +179,19 @@ def page_schema(item: JSON) -> JSON:
 
 def system_value(name: str) -> JSON:
     return {**(DATE_TIME if name.endswith("Time") else UUID), "readOnly": True}
+
+
+def _echo(text: str) -> JSON:
+    """A system field in a body: what a read answered (a text) or null; any other value is refused."""
+    return {"type": ["string", "null"], "description": text}
+
+
+def _server_set(f: Field, text: str, *file_types: str) -> JSON:
+    """A field clients cannot set: a file field's value as read (its object or null, or `file_types`
+    more), or an auto-number, whose value is ignored."""
+    if f.type is FieldType.FILE:
+        return {"type": ["object", *file_types, "null"], "description": text}
+    return {"description": text}
 
 
 def _write_property(f: Field, schema: Schema) -> JSON:
