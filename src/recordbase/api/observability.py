@@ -14,8 +14,8 @@ import asyncio
 import logging
 import os
 import re
+import secrets
 import sys
-import uuid
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -64,8 +64,8 @@ def request_id_from(headers: Sequence[tuple[bytes, bytes]]) -> str:
     for name, value in headers:
         if name == b"x-request-id":
             given = value.decode("latin-1")
-            return given if _SANE_ID.match(given) else uuid.uuid4().hex
-    return uuid.uuid4().hex
+            return given if _SANE_ID.match(given) else secrets.token_hex(16)
+    return secrets.token_hex(16)
 
 
 # Metrics ---------------------------------------------------------------------------------------
@@ -76,6 +76,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.multiprocess_dir = os.environ.get(MULTIPROCESS_ENV) or None
         reg = self.registry
         self.requests = Counter(
@@ -109,8 +110,13 @@ class Metrics:
         self.db_in_use.inc(delta)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # `labels()` looks its child up anew on each call: keep them
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         if self.multiprocess_dir is None:

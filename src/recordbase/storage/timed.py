@@ -7,8 +7,9 @@ so methods a backend adds later keep working, untimed, until they are listed her
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,21 +65,10 @@ class TimedDatabase:
         return self.inner.prepare(statement, point=point)
 
     def read(self) -> AbstractAsyncContextManager[TimedConnection]:
-        return self._checkout(self.inner.read())
+        return _Checkout(self.inner.read(), self.on_usage)
 
     def transaction(self) -> AbstractAsyncContextManager[TimedConnection]:
-        return self._checkout(self.inner.transaction())
-
-    @asynccontextmanager
-    async def _checkout(
-        self, opened: AbstractAsyncContextManager[Connection]
-    ) -> AsyncIterator[TimedConnection]:
-        async with opened as connection:
-            self.on_usage(1)
-            try:
-                yield TimedConnection(connection)
-            finally:
-                self.on_usage(-1)
+        return _Checkout(self.inner.transaction(), self.on_usage)
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> None:
         await self.inner.listen(channel, callback)
@@ -92,6 +82,28 @@ class TimedDatabase:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+class _Checkout:
+    """A connection checked out of `opened`, counted while held. A class rather than
+    `@asynccontextmanager`: every request checks out at least twice, and the generator costs more."""
+
+    __slots__ = ("on_usage", "opened")
+
+    def __init__(self, opened: AbstractAsyncContextManager[Connection], on_usage: UsageCallback) -> None:
+        self.opened = opened
+        self.on_usage = on_usage
+
+    async def __aenter__(self) -> TimedConnection:
+        connection = await self.opened.__aenter__()
+        self.on_usage(1)
+        return TimedConnection(connection)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> bool | None:
+        self.on_usage(-1)
+        return await self.opened.__aexit__(kind, error, trace)
 
 
 async def ping(database: Database) -> None:
