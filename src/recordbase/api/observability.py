@@ -77,6 +77,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._in_use = self._published = 0
         self.multiprocess_dir = os.environ.get(MULTIPROCESS_ENV) or None
         reg = self.registry
         self.requests = Counter(
@@ -107,7 +108,14 @@ class Metrics:
         )
 
     def db_usage(self, delta: int) -> None:
-        self.db_in_use.inc(delta)
+        """Counted here on each checkout and return; the gauge hears the count once per request
+        (and at each scrape), not four times a request."""
+        self._in_use += delta
+
+    def _publish_in_use(self) -> None:
+        if self._in_use != self._published:
+            self._published = self._in_use
+            self.db_in_use.set(self._in_use)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -117,8 +125,10 @@ class Metrics:
             self._children[key] = children
         children[0].inc()
         children[1].observe(seconds)
+        self._publish_in_use()
 
     def render(self) -> bytes:
+        self._publish_in_use()
         if self.multiprocess_dir is None:
             return generate_latest(self.registry)
         merged = CollectorRegistry()
