@@ -59,12 +59,24 @@ async def test_every_entity_has_its_own_paths_and_typed_record_schemas(api: Api)
     assert {"$ref": f"{SCHEMAS}Customer"} in purchase["customer"]["anyOf"]
 
 
-async def test_insert_schema_requires_required_fields_and_refuses_server_fields(api: Api) -> None:
+async def test_insert_schema_requires_required_fields_and_describes_server_fields_as_sent_back(
+    api: Api,
+) -> None:
+    """A record as read may be sent back (UiPath ignores server-managed keys): the description says
+    what the server takes for them, and the server ignores what it says it ignores."""
     await standard_entities(api)
     insert = (await spec(api))["components"]["schemas"]["Customer.Insert"]
     assert insert["required"] == ["fullName"] and insert["additionalProperties"] is False
-    assert insert["properties"]["Id"]["type"] == "null" and insert["properties"]["seq"]["type"] == "null"
+    assert insert["properties"]["Id"]["type"] == ["string", "null"]
+    assert "type" not in insert["properties"]["seq"]  # an auto-number: any value, ignored
+    assert insert["properties"]["photo"]["type"] == ["object", "null"]  # a file field's value as read
     assert insert["properties"]["fullName"]["maxLength"] == 50
+    echoed = {"Id": "not-this-id", "UpdateTime": "whenever", "seq": 999, "fullName": "Ada"}
+    created = await api.post("/api/EntityService/Customer/insert", json=echoed)
+    assert created.status_code == 200, created.text
+    assert created.json()["Id"] != "not-this-id" and created.json()["seq"] != 999
+    refused = await api.post("/api/EntityService/Customer/insert", json={**echoed, "UpdateTime": {}})
+    assert refused.status_code == 400, refused.text
 
 
 async def test_description_follows_schema_changes(api: Api) -> None:
