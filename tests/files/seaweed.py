@@ -45,15 +45,28 @@ def weed_binary() -> str | None:
     return str(beside) if beside.exists() else shutil.which("weed")
 
 
+PORT_BASE = 21000
+"""Below Linux's ephemeral range (32768+), so no `bind(0)` elsewhere (a test's server, a client
+socket) can take a port between choosing it here and `weed` binding it; each xdist worker
+(`gw0`, `gw1`, …) starts its own server in a block of its own."""
+
+
 def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for probe in sockets:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in sockets]
-    finally:
-        for probe in sockets:
-            probe.close()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = PORT_BASE + (int(worker) if worker.isdigit() else 0) * 200
+    found: list[int] = []
+    for port in range(start, start + 200):
+        if len(found) == count:
+            break
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        found.append(port)
+    if len(found) < count:
+        raise RuntimeError(f"no {count} free ports from {start}")
+    return found
 
 
 class SeaweedServer:
