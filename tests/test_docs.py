@@ -11,7 +11,7 @@ import typer.main
 from starlette.routing import Mount, Route
 
 from recordbase import errors
-from recordbase.api.routes import flat_routes
+from recordbase.api.routes import routes
 from recordbase.cli import app
 from recordbase.settings import Settings
 
@@ -59,7 +59,7 @@ def test_every_cli_command_is_documented() -> None:
 def route_paths() -> set[str]:
     """Every route's path, below the top-level mount it is served under."""
     found: set[str] = set()
-    for route in flat_routes():
+    for route in routes():
         found |= set(below(route.routes)) if isinstance(route, Mount) else {getattr(route, "path", "")}
     return found
 

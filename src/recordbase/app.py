@@ -14,6 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from recordbase.api.errors import UNAUTHENTICATED_TEXT
 from recordbase.api.fallback import EXCEPTION_HANDLERS
 from recordbase.api.observability import Metrics, ObservabilityMiddleware, RouteTemplates, configure_logging
+from recordbase.api.router import IndexedRouter
 from recordbase.api.routes import routes
 from recordbase.auth.directory import Directory
 from recordbase.auth.jwt_tokens import AccessTokens
@@ -142,12 +143,9 @@ def create_app(settings: Settings) -> Starlette:
         templates=RouteTemplates(table),
         access_log=settings.access_log,
     )
-    app = Starlette(
-        routes=[*table, *console_routes()],
-        middleware=[observe, *cors(settings)],
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
-    )
+    app = Starlette(middleware=[observe, *cors(settings)], exception_handlers=EXCEPTION_HANDLERS)
+    # Starlette takes its router as it is, so the indexed one (api/router.py) replaces the plain one.
+    app.router = IndexedRouter([*table, *console_routes()], lifespan=lifespan)
     app.state.metrics = metrics
     return app
 

@@ -16,7 +16,7 @@ import schemathesis
 from starlette.routing import Mount, Route
 
 from recordbase.api.operation import Group, Operation
-from recordbase.api.routes import GROUPS, described, flat_routes
+from recordbase.api.routes import GROUPS, described, routes
 from recordbase.settings import Settings
 from tests.api.helpers import create_entity, field, standard_entities
 from tests.conftest import Api, LiveServer
@@ -118,7 +118,7 @@ def normalized(path: str) -> str:
 def served_routes() -> set[tuple[str, str]]:
     """(method, path) of every route, with the `/api` mount's routes under `/api`."""
     found: set[tuple[str, str]] = set()
-    for route in flat_routes():
+    for route in routes():
         if isinstance(route, Mount) and route.path.startswith("/{org}"):
             continue  # the same routes as the `/api` mount
         found |= {(method, normalized(path)) for method, path in flat(route)}
@@ -133,14 +133,14 @@ def test_every_route_is_described() -> None:
 
 
 def test_every_declared_route_is_served_in_table_order() -> None:
-    served = [(m, p) for route in flat_routes() for m, p in flat(route)]
+    served = [(m, p) for route in routes() for m, p in flat(route)]
     expected = [
         (op.method, prefix + op.path)
         for group in GROUPS
         for prefix in (group.mounts or ("",))
         for op in group.operations
     ]
-    assert sorted(served) == sorted(expected)  # the order: tests/api/test_route_tree.py
+    assert sorted(served) == sorted(expected)  # the order: tests/api/test_router.py
 
 
 def flat(route: object, prefix: str = "") -> list[tuple[str, str]]:

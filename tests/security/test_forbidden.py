@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 
-from recordbase.api.routes import flat_routes
+from recordbase.api.routes import routes
 from tests.api.helpers import standard_entities
 from tests.conftest import Api
 from tests.security.helpers import ADMIN, bearer, create_user, password_token
@@ -72,7 +72,7 @@ def checked_routes() -> list[tuple[str, str]]:
     """Every (method, template) under the bare `/api` prefix (the org/tenant prefixes share its routes)."""
     return [
         (m, p)
-        for m, p in route_table(flat_routes())
+        for m, p in route_table(routes())
         if not p.startswith("/{org}/{tenant}") and p not in PUBLIC and (m, p) not in SELF_SERVICE
     ]
 

@@ -169,8 +169,8 @@ class RouteTemplates:
 
     Starlette leaves the innermost matched route in `scope["route"]` and the concrete path of the
     mounts it passed in `root_path`. One route object may sit under several chains of mounts (the
-    three API prefixes, and the gathered `/api` mount of api/route_tree.py), so each route knows the
-    template of every chain above it, and the chain whose pattern the concrete prefix matches wins.
+    three API prefixes), so each route knows the template of every chain above it, and the chain
+    whose pattern the concrete prefix matches wins.
     """
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:

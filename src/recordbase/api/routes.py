@@ -55,7 +55,7 @@ from recordbase.api.operation import (
 )
 from recordbase.api.pipeliner import listing
 from recordbase.api.pipeliner import records as pipeliner_records
-from recordbase.api.route_tree import Leaf, hoisted, tree
+from recordbase.api.router import IndexedRouter
 from recordbase.core.schema import Schema
 from recordbase.settings import Settings
 
@@ -533,22 +533,18 @@ GROUPS = (OAUTH, ADMINISTRATION, OPERATIONS, EVENTS, PIPELINER_API, DATASERVICE_
 
 
 def starlette_routes(group: Group) -> list[BaseRoute]:
-    """A group's routes; a mounted group's as a tree (api/route_tree.py), since its routes are all its
-    mount holds (at the top level, groups share one list and stay flat)."""
+    """A group's routes; a mounted group's behind one indexed router (api/router.py), shared by
+    its mounts."""
+    declared: list[BaseRoute] = [Route(op.path, op.endpoint, methods=[op.method]) for op in group.operations]
     if not group.mounts:
-        return [Route(op.path, op.endpoint, methods=[op.method]) for op in group.operations]
-    served = tree([Leaf(op.path, op.method, op.endpoint) for op in group.operations])
-    return [Mount(prefix, routes=served) for prefix in group.mounts]
+        return declared
+    router = IndexedRouter(declared)
+    return [Mount(prefix, app=router) for prefix in group.mounts]
 
 
 def routes() -> list[BaseRoute]:
-    """The served route table: `flat_routes` with the record API's paths gathered first
-    (api/route_tree.py `hoisted`): a record request meets a handful of routes, not every one."""
-    return hoisted(flat_routes(), "api", "EntityService")
-
-
-def flat_routes() -> list[BaseRoute]:
-    """The Starlette route table, in the order of `GROUPS`; the docs page's static files after it."""
+    """The route table, in the order of `GROUPS`; the docs page's static files after OPERATIONS.
+    Served by an indexed router (app.py), so its order is the whole of its matching rules."""
     table: list[BaseRoute] = []
     for group in GROUPS:
         table += starlette_routes(group)

@@ -1,0 +1,144 @@
+"""Starlette's router, trying only the routes whose templates fit the path's segments.
+
+Starlette tries every route of a list in order, a regex each (and a `get_route_path` each): at the
+top of the API's table and inside `/api` that is dozens per request. `IndexedRouter` indexes its
+routes once by path segment and, for an HTTP request, tries only the candidates, in declaration
+order and with Starlette's rules: the first full match answers, else the first partial one (405).
+When neither is found, Starlette's own router takes the request (redirect_slashes, the default
+404): a route the index left out cannot match, so it finds what Starlette would.
+
+The index only ever leaves out routes that cannot match. A template segment is a literal or a
+whole-segment parameter of a one-segment convertor; a route with any other segment (a `:path`
+parameter, text mixed with a parameter such as `{dialect}.json`), a root mount, and anything
+neither a `Route` nor a `Mount` are candidates for every path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette._utils import get_route_path  # what Route.matches and Mount.matches read
+from starlette.routing import PARAM_REGEX, BaseRoute, Match, Mount, Route, Router
+from starlette.types import Receive, Scope, Send
+
+ONE_SEGMENT_CONVERTORS = frozenset({"str", "int", "float", "uuid"})
+"""Starlette's convertors that match one whole, non-empty segment (not `path`, nor a custom one)."""
+
+Segments = tuple[str | None, ...]
+"""A template's segments below its leading `/`: a literal, or None for a whole-segment parameter."""
+
+
+def template_segments(template: str) -> Segments | None:
+    """The segments of a route template; None when one of them cannot be indexed."""
+    found: list[str | None] = []
+    for part in template[1:].split("/"):
+        parameter = PARAM_REGEX.fullmatch(part)
+        if parameter and (parameter.group(2) or ":str")[1:] in ONE_SEGMENT_CONVERTORS:
+            found.append(None)
+        elif "{" in part:
+            return None
+        else:
+            found.append(part)
+    return tuple(found)
+
+
+@dataclass
+class _Node:
+    """The templates that share their first segments."""
+
+    literals: dict[str, _Node] = field(default_factory=dict)
+    parameter: _Node | None = None
+    routes: list[int] = field(default_factory=list)
+    """Routes whose template ends here: candidates for a path of exactly this many segments."""
+    mounts: list[int] = field(default_factory=list)
+    """Mounts whose prefix ends here: candidates for any path with at least one segment more."""
+
+    def below(self, segments: Segments) -> _Node:
+        node = self
+        for segment in segments:
+            if segment is None:
+                node.parameter = node.parameter or _Node()
+                node = node.parameter
+            else:
+                node = node.literals.setdefault(segment, _Node())
+        return node
+
+    def collect(self, parts: list[str], found: list[int]) -> None:
+        """Add to `found` the routes and mounts of the templates that fit `parts`, depth by depth
+        (a loop, not a recursion: this runs on every request)."""
+        nodes = [self]
+        for part in parts:
+            following = []
+            for node in nodes:
+                found += node.mounts
+                literal = node.literals.get(part)
+                if literal is not None:
+                    following.append(literal)
+                if node.parameter is not None and part:  # a parameter never takes an empty segment
+                    following.append(node.parameter)
+            nodes = following
+        for node in nodes:
+            found += node.routes
+
+
+class SegmentIndex:
+    """The routes of a list that could match a path, in the list's order."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self.routes = list(routes)
+        self.root = _Node()
+        self.always: list[int] = []
+        for position, route in enumerate(self.routes):
+            self._add(position, route)
+
+    def _add(self, position: int, route: BaseRoute) -> None:
+        segments = template_segments(route.path) if isinstance(route, Route | Mount) else None
+        if isinstance(route, Route) and segments is not None:
+            self.root.below(segments).routes.append(position)
+        elif isinstance(route, Mount) and segments is not None and route.path:
+            self.root.below(segments).mounts.append(position)
+        else:
+            self.always.append(position)
+
+    def candidates(self, route_path: str) -> list[BaseRoute]:
+        """The routes that could match `route_path` (the path as Starlette's routes read it,
+        `get_route_path`), in the list's order: the index only leaves out ones that cannot."""
+        found = list(self.always)
+        self.root.collect(route_path[1:].split("/"), found)
+        return [self.routes[position] for position in sorted(found)]
+
+
+class IndexedRouter(Router):
+    """A `Router` that finds an HTTP request's route through a `SegmentIndex` of its routes.
+
+    The route list is indexed once, when the router is built: a route added later (`add_route`,
+    `mount`) is reached only by Starlette's own search, when the index finds no route at all."""
+
+    def __init__(self, routes: Sequence[BaseRoute], **options: Any) -> None:
+        super().__init__(routes, **options)
+        self.index = SegmentIndex(self.routes)
+
+    def search(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
+        """The route Starlette's router would hand an HTTP `scope` to, and its child scope; None
+        where it would find no route (and answer a redirect or its default)."""
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self.index.candidates(get_route_path(scope)):
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return route, child
+            if match is Match.PARTIAL and partial is None:
+                partial = route, child
+        return partial
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        found = self.search(scope) if scope["type"] == "http" else None
+        if found is None:
+            await super().app(scope, receive, send)
+            return
+        route, child = found
+        scope.setdefault("router", self)
+        scope["route"] = route
+        scope.update(child)
+        await route.handle(scope, receive, send)
