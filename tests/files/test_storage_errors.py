@@ -14,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from recordbase.app import create_app
+from recordbase.files.objectstore import describe
 from recordbase.settings import Settings
 from tests.api.helpers import DS, create_entity, field
 from tests.conftest import Api
@@ -96,3 +97,16 @@ async def test_working_storage_is_ready(settings: Settings, seaweed: SeaweedServ
     async with serving(s3_settings(settings, seaweed)) as api:
         ready = await api.get("/readyz")
         assert ready.status_code == 200 and ready.json()["checks"]["files"] == "ok"
+
+
+def test_a_report_is_described_by_its_codes_not_by_digits_it_quotes() -> None:
+    """The store's report quotes request ids and bucket names: a `403` inside them is not a refusal
+    (a run once named a missing bucket's error as refused credentials that way)."""
+    missing = Exception(
+        'Generic S3 error: status: 404, body: "<Error><Code>NoSuchBucket</Code>'
+        '<RequestId>18ED114D9D9C403E0FCB5FAE</RequestId><BucketName>missing-a403b</BucketName></Error>"'
+    )
+    refused = Exception('Generic S3 error: status: 403, body: "<Error><Code>Denied</Code></Error>"')
+    assert describe(missing) == "the file storage bucket does not exist"
+    assert describe(refused) == "the file storage refused the credentials"
+    assert describe(Exception("request 403 of 1000 failed oddly")) == "the file storage failed"

@@ -38,10 +38,12 @@ PING_PREFIX = "readyz-probe/"
 logger = logging.getLogger("recordbase.files")
 
 # What the store's report says, in words a client or an operator may see (no endpoint, bucket or key).
+# The report quotes the server's answer (request ids, bucket names): the bucket's error code is looked
+# for first, and a status only as the report writes one (`status: 403`), never as any digits.
 _CAUSES = (
-    (("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "Forbidden", "403"),
-     "the file storage refused the credentials"),
     (("NoSuchBucket",), "the file storage bucket does not exist"),
+    (("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "Forbidden", "status: 403,"),
+     "the file storage refused the credentials"),
     (("error sending request", "Connection refused", "connect", "timed out", "dns error"),
      "the file storage cannot be reached"),
     (("No space left", "ENOSPC", "Quota"), "the file storage is full"),
