@@ -64,17 +64,21 @@ class FakeWriter:
         self.numbers[field.id] = first + count
         return first
 
-    async def insert(self, entity: Entity, records: Sequence[Record]) -> None:
+    async def insert(self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = ()) -> None:
         if records and self.refuse:
             raise self.refuse.pop(0)
         self.statements += bool(records)
         for record in records:
             self.rows[entity.name][record["Id"]] = dict(record)
+        self.events += events
 
-    async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    async def update_many(
+        self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]], events: Sequence[Event] = ()
+    ) -> None:
         self.statements += bool(changes)
         for key, change in changes:
             self.rows[entity.name][key].update(change)
+        self.events += events
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         gone = [i for i in ids if self.rows[entity.name].pop(i, None) is not None]

@@ -182,7 +182,6 @@ async def execute(
     if not chosen:
         return processed
     done = await write(writer, entity, chosen, actor, mode)
-    await writer.append_events(changes(entity, [s for s in done if s.error is None], actor))
     return done if len(done) < len(chosen) else processed
 
 
@@ -222,7 +221,8 @@ def _choose(slots: list[Slot], mode: Mode) -> tuple[list[Slot], list[Slot]]:
 async def write(
     writer: RecordWriter, entity: Entity, slots: list[Slot], actor: Actor, mode: Mode
 ) -> list[Slot]:
-    """Write the chosen slots set-based; replay one by one where the database refuses.
+    """Write the chosen slots set-based; replay one by one where the database refuses. The outbox
+    gets an event for each record written, in the same transaction.
 
     Returns the slots that were processed (a stopped replay leaves later ones out).
     """
@@ -234,13 +234,15 @@ async def write(
         elif slot.item.op is Op.DELETE:
             slot.record = slot.current
     if mode is Mode.ATOMIC and len(slots) == 1:
-        await _write_together(writer, entity, slots)  # a refusal fails the whole (one-item) batch
+        # A refusal fails the whole (one-item) batch, so its event can go with the write itself.
+        await _write_together(writer, entity, slots, changes(entity, slots, actor))
         return slots
     try:
         async with writer.savepoint():
             await _write_together(writer, entity, slots)
     except REFUSALS:
-        return await _write_one_by_one(writer, entity, slots, mode)
+        slots = await _write_one_by_one(writer, entity, slots, mode)
+    await writer.append_events(changes(entity, [s for s in slots if s.error is None], actor))
     return slots
 
 
@@ -452,11 +454,19 @@ def _build_update(slot: Slot, actor: Actor, moment: datetime) -> None:
     slot.record = {**current, **slot.changes, "Revision": int(current["Revision"]) + 1}
 
 
-async def _write_together(writer: RecordWriter, entity: Entity, slots: Sequence[Slot]) -> None:
+async def _write_together(
+    writer: RecordWriter, entity: Entity, slots: Sequence[Slot], events: Sequence[Event] = ()
+) -> None:
+    """The slots' writes, one statement per kind; `events` (given for a batch of one) are appended
+    with the write of their kind, in its very statement where the database allows."""
+    kind = slots[0].item.op if events else None
     inserts = [s.record for s in slots if s.item.op is Op.INSERT and s.record is not None]
-    await writer.insert(entity, inserts)
-    await writer.update_many(entity, [(s.key, s.changes) for s in slots if s.item.op is Op.UPDATE and s.key])
+    await writer.insert(entity, inserts, events if kind is Op.INSERT else ())
+    updates = [(s.key, s.changes) for s in slots if s.item.op is Op.UPDATE and s.key]
+    await writer.update_many(entity, updates, events if kind is Op.UPDATE else ())
     await writer.delete(entity, [s.key for s in slots if s.item.op is Op.DELETE and s.key])
+    if kind is Op.DELETE:
+        await writer.append_events(events)
 
 
 async def _write_one_by_one(

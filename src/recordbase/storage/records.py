@@ -22,7 +22,7 @@ from recordbase.storage import codecs, tables
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database, Row
 from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
-from recordbase.storage.outbox import OutboxStore
+from recordbase.storage.outbox import OutboxStore, append_after, event_params
 from recordbase.storage.sql import Prepared
 
 Record = dict[str, Any]
@@ -105,8 +105,23 @@ class EntityShape:
 
     @cached_property
     def insert(self) -> Prepared:
-        values: dict[str, Any] = {c.key: sa.bindparam(c.key) for c in self.table.columns}
-        return self.database.prepare(sa.insert(self.table).values(values), point=True)
+        return self.database.prepare(self._insert_one(), point=True)
+
+    def _insert_one(self) -> sa.Insert:
+        return sa.insert(self.table).values({c.key: sa.bindparam(c.key) for c in self.table.columns})
+
+    def insert_with_event(self) -> Prepared | None:
+        """PostgreSQL: one record's insert and its event's outbox append in one statement."""
+        if self.database.name != "postgresql":
+            return None
+        return self.cached(("insert_with_event",), lambda: append_after(self._insert_one()), point=True)
+
+    def update_with_event(self, columns: tuple[str, ...]) -> Prepared | None:
+        """PostgreSQL: one record's update (as `update`) and its event's outbox append in one statement."""
+        if self.database.name != "postgresql":
+            return None
+        build = lambda: append_after(self._update_one(columns))  # noqa: E731
+        return self.cached(("update_with_event", *columns), build, point=True)
 
     @cached_property
     def lock_for_update(self) -> Prepared:
@@ -124,14 +139,13 @@ class EntityShape:
 
     def update(self, columns: tuple[str, ...]) -> Prepared:
         """`UPDATE … SET <columns>, revision + 1 WHERE Id = :_id`, compiled once per set of columns."""
+        return self.cached(("update", *columns), lambda: self._update_one(columns), point=True)
 
-        def build() -> sa.Executable:
-            table = self.table
-            values: dict[Any, Any] = {table.c[key]: sa.bindparam(key) for key in columns}
-            values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
-            return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
-
-        return self.cached(("update", *columns), build, point=True)
+    def _update_one(self, columns: tuple[str, ...]) -> sa.Update:
+        table = self.table
+        values: dict[Any, Any] = {table.c[key]: sa.bindparam(key) for key in columns}
+        values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
+        return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
 
     def insert_unnest(self) -> Prepared | None:
         """PostgreSQL: `INSERT … SELECT * FROM unnest($1::type[], …)`, one array per column, so a whole
@@ -374,12 +388,18 @@ class RecordWriter:
     async def take_numbers(self, field: Field, count: int) -> int:
         return await self.store.catalog.take_numbers(self.connection, field, count)
 
-    async def insert(self, entity: Entity, records: Sequence[Record]) -> None:
-        """One statement for all the records (`unnest` on PostgreSQL, `executemany` on SQLite)."""
+    async def insert(self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = ()) -> None:
+        """One statement for all the records (`unnest` on PostgreSQL, `executemany` on SQLite), and
+        their `events` in the outbox: in the same statement for one record on PostgreSQL."""
         shape = self.shape(entity)
         rows = shape.encode_all(_with_columns(shape, record) for record in records)
+        together = shape.insert_with_event() if len(rows) == len(events) == 1 else None
         with constraint_errors(entity):
+            if together is not None:
+                await self.connection.execute(together, {**rows[0], **event_params(events[0])})
+                return
             await self._write(shape.insert, shape.insert_unnest(), rows)
+        await self.append_events(events)
 
     async def _write(self, each: Prepared, together: Prepared | None, rows: list[dict[str, Any]]) -> None:
         if together is not None and len(rows) > 1:
@@ -389,16 +409,26 @@ class RecordWriter:
         else:
             await self.connection.execute_many(each, rows)
 
-    async def update_many(self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
-        """Apply each record's changes and bump its revision: one statement per set of changed fields."""
+    async def update_many(
+        self, entity: Entity, changes: Sequence[tuple[str, Mapping[str, Any]]], events: Sequence[Event] = ()
+    ) -> None:
+        """Apply each record's changes and bump its revision: one statement per set of changed fields;
+        `events` go to the outbox, in the same statement for one record on PostgreSQL."""
         shape = self.shape(entity)
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         encoded = shape.encode_all({**values, "_id": record_id} for record_id, values in changes)
         for row in encoded:
             groups.setdefault(tuple(sorted(k for k in row if k != "_id")), []).append(row)
         with constraint_errors(entity):
+            if len(encoded) == len(events) == 1:
+                [(columns, [row])] = groups.items()
+                together = shape.update_with_event(columns)
+                if together is not None:
+                    await self.connection.execute(together, {**row, **event_params(events[0])})
+                    return
             for columns, rows in groups.items():
                 await self._write(shape.update(columns), shape.update_unnest(columns), rows)
+        await self.append_events(events)
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         """Delete these records; return the ids that existed."""
