@@ -64,7 +64,9 @@ class FakeWriter:
         self.numbers[field.id] = first + count
         return first
 
-    async def insert(self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = ()) -> None:
+    async def insert(
+        self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = (), *, last: bool = False
+    ) -> None:
         if records and self.refuse:
             raise self.refuse.pop(0)
         self.statements += bool(records)

@@ -458,10 +458,11 @@ async def _write_together(
     writer: RecordWriter, entity: Entity, slots: Sequence[Slot], events: Sequence[Event] = ()
 ) -> None:
     """The slots' writes, one statement per kind; `events` (given for a batch of one) are appended
-    with the write of their kind, in its very statement where the database allows."""
+    with the write of their kind, in its very statement where the database allows (an insert is
+    then the transaction's last statement)."""
     kind = slots[0].item.op if events else None
     inserts = [s.record for s in slots if s.item.op is Op.INSERT and s.record is not None]
-    await writer.insert(entity, inserts, events if kind is Op.INSERT else ())
+    await writer.insert(entity, inserts, events if kind is Op.INSERT else (), last=kind is Op.INSERT)
     updates = [(s.key, s.changes) for s in slots if s.item.op is Op.UPDATE and s.key]
     await writer.update_many(entity, updates, events if kind is Op.UPDATE else ())
     await writer.delete(entity, [s.key for s in slots if s.item.op is Op.DELETE and s.key])

@@ -61,8 +61,11 @@ class RecordWriter(Protocol):
     ) -> set[str]: ...
     async def taken_values(self, entity: Entity, field: Field, values: Collection[Any]) -> dict[Any, str]: ...
     async def take_numbers(self, field: Field, count: int) -> int: ...
-    async def insert(self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = ()) -> None:
-        """Insert these records and append `events` to the outbox (in one statement where it can)."""
+    async def insert(
+        self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = (), *, last: bool = False
+    ) -> None:
+        """Insert these records and append `events` to the outbox (in one statement where it can);
+        `last`: nothing is written after this in the transaction."""
         ...
 
     async def update_many(

@@ -28,6 +28,11 @@ class Connection(Protocol):
 
     async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None: ...
 
+    async def execute_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """`execute` the transaction's last statement: nothing may run on the connection after it.
+        Where nothing ran before it either, the database may run it as a transaction of its own."""
+        ...
+
     async def execute_ddl(self, sql: str) -> None: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:

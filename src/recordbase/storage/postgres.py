@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from functools import cached_property
 from typing import Any
 
 import asyncpg
+import sqlalchemy as sa
+from asyncpg.transaction import Transaction
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
@@ -19,16 +22,51 @@ from recordbase.storage.sql import Prepared, prepare
 
 
 class PostgresConnection:
-    def __init__(self, raw: asyncpg.Connection, database: PostgresDatabase) -> None:
+    """A pooled connection; in a write transaction, `BEGIN` goes out with the first statement's turn,
+    not at checkout, and a transaction whose only statement is its last one sends neither `BEGIN`
+    nor `COMMIT` (`execute_last`): a single insert is one round trip instead of three."""
+
+    def __init__(
+        self, raw: asyncpg.Connection, database: PostgresDatabase, transaction: Transaction | None = None
+    ) -> None:
         self.raw = raw
         self.database = database
+        self._unstarted = transaction
+        self._started: Transaction | None = None
+        self._finished = False
+
+    async def _begin(self) -> None:
+        if self._finished:
+            raise RuntimeError("a statement after the transaction's last one")
+        if self._unstarted is not None:
+            self._started, self._unstarted = self._unstarted, None
+            await self._started.start()
+
+    async def end(self, commit: bool) -> None:
+        """Commit (or roll back) the transaction, if a statement started one."""
+        if self._started is not None:
+            with translate_errors():
+                await (self._started.commit() if commit else self._started.rollback())
 
     async def fetch(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        await self._begin()
         sql, args = self.database.bind(statement, params)
         with translate_errors():
             return list(await self.raw.fetch(sql, *args))
 
     async def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        await self._begin()
+        return await self._execute(statement, params)
+
+    async def execute_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        if self._unstarted is not None:  # nothing ran before: the statement is the whole transaction
+            self._unstarted = None
+        else:
+            await self._begin()
+        self._finished = True
+        return await self._execute(statement, params)
+
+    async def _execute(self, statement: Statement, params: Mapping[str, Any] | None) -> int:
         sql, args = self.database.bind(statement, params)
         with translate_errors():
             status = await self.raw.execute(sql, *args)
@@ -38,16 +76,19 @@ class PostgresConnection:
     async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
+        await self._begin()
         prepared = statement if isinstance(statement, Prepared) else self.database.prepare(statement)
         with translate_errors():
             await self.raw.executemany(prepared.sql, bind_many(prepared, rows))
 
     async def execute_ddl(self, sql: str) -> None:
+        await self._begin()
         with translate_errors():
             await self.raw.execute(sql)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
+        await self._begin()
         async with self.raw.transaction():
             yield
 
@@ -110,8 +151,14 @@ class PostgresDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PostgresConnection]:
-        async with self.pool.acquire() as raw, raw.transaction():
-            yield PostgresConnection(raw, self)
+        async with self.pool.acquire() as raw:
+            connection = PostgresConnection(raw, self, raw.transaction())
+            try:
+                yield connection
+            except BaseException:
+                await connection.end(commit=False)
+                raise
+            await connection.end(commit=True)
 
     def channel(self, name: str) -> str:
         return f"recordbase_{self.schema}_{name}"
@@ -123,7 +170,12 @@ class PostgresDatabase:
         await self._listener.add_listener(self.channel(channel), lambda *_: callback())
 
     async def notify(self, connection: Any, channel: str) -> None:
-        await connection.raw.execute("SELECT pg_notify($1, '')", self.channel(channel))
+        """Sent when `connection`'s transaction commits (a statement of it, so it has begun)."""
+        await connection.fetch(self._notify, {"channel": self.channel(channel)})
+
+    @cached_property
+    def _notify(self) -> Prepared:
+        return self.prepare(sa.select(sa.func.pg_notify(sa.bindparam("channel"), "")))
 
     async def close(self) -> None:
         if self._listener is not None:

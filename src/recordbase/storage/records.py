@@ -388,15 +388,19 @@ class RecordWriter:
     async def take_numbers(self, field: Field, count: int) -> int:
         return await self.store.catalog.take_numbers(self.connection, field, count)
 
-    async def insert(self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = ()) -> None:
+    async def insert(
+        self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = (), *, last: bool = False
+    ) -> None:
         """One statement for all the records (`unnest` on PostgreSQL, `executemany` on SQLite), and
-        their `events` in the outbox: in the same statement for one record on PostgreSQL."""
+        their `events` in the outbox: in the same statement for one record on PostgreSQL. `last`: the
+        transaction writes nothing after this (then a transaction of one insert needs no `BEGIN`)."""
         shape = self.shape(entity)
         rows = shape.encode_all(_with_columns(shape, record) for record in records)
         together = shape.insert_with_event() if len(rows) == len(events) == 1 else None
         with constraint_errors(entity):
             if together is not None:
-                await self.connection.execute(together, {**rows[0], **event_params(events[0])})
+                run = self.connection.execute_last if last else self.connection.execute
+                await run(together, {**rows[0], **event_params(events[0])})
                 return
             await self._write(shape.insert, shape.insert_unnest(), rows)
         await self.append_events(events)

@@ -144,6 +144,10 @@ class SQLiteConnection:
                 return self.handle.execute(sql, args)
             return await self.handle.off_loop(partial(self.handle.execute, sql, args))
 
+    async def execute_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        """SQLite's write transaction began at checkout (`BEGIN IMMEDIATE` is the write lock)."""
+        return await self.execute(statement, params)
+
     async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return

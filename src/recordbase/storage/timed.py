@@ -36,6 +36,10 @@ class TimedConnection:
         with stage("db"):
             return await self.inner.execute(statement, params)
 
+    async def execute_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        with stage("db"):
+            return await self.inner.execute_last(statement, params)
+
     async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         with stage("db"):
             await self.inner.execute_many(statement, rows)
