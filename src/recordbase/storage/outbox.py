@@ -1,7 +1,8 @@
 """The transactional outbox: events appended by the write that caused them, then dispatched in order.
 
 `append` runs inside the write's own transaction: one multi-row statement per transaction
-(`unnest` on PostgreSQL, `executemany` on SQLite), never one per record. `dispatch` gives the
+(`unnest` on PostgreSQL, `executemany` on SQLite), never one per record; on PostgreSQL a single
+write's event rides in the record's own statement (`append_after`). `dispatch` gives the
 committed events their stream positions (gap-free, in commit order: dispatchers of every process
 queue on one state row) and creates the webhook deliveries they call for, in one transaction.
 """
