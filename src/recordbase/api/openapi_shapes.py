@@ -126,8 +126,8 @@ def update_schema(entity: Entity, schema: Schema) -> JSON:
     """Partial: omitted fields stay as they are, `null` clears one (not a required one)."""
     properties: JSON = {name: _echo(ECHO_ONLY) for name in SYSTEM_FIELDS}
     for f in entity.fields:
-        written = _write_property(f, schema) if f.is_writable else None
-        properties[f.name] = written or _server_set(f, ECHO_ONLY, "string")  # a file's Id echoes too
+        echo = _server_set(f, ECHO_ONLY, "string")  # on an update a file's Id echoes too
+        properties[f.name] = _write_property(f, schema) if f.is_writable else echo
     return obj(properties, closed=True, description=f"Changes to a record of {entity.label}.")
 
 
