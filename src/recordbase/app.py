@@ -66,6 +66,7 @@ async def open_services(
         await database.listen(SCHEMA_CHANNEL, schemas.invalidate)
         limits = Limits(settings.list_limit_default, settings.list_limit_max, settings.batch_limit)
         identity, principals = IdentityStore(database), PrincipalStore(database)
+        await identity.watch()
         directory = Directory(database, identity, principals)
         await directory.ensure_builtin()
         access = AccessTokens(

@@ -68,6 +68,13 @@ class Database(Protocol):
         """Signal `channel` to other processes when `connection`'s transaction commits."""
         ...
 
+    def generation(self, channel: str) -> int:
+        """A number that moves on once a transaction that signalled `channel` has committed: at once
+        in this process and, on SQLite, in every process on the file; on PostgreSQL in another
+        process when its notification arrives. A cache filled under a number stays good while it
+        is current; read the number before the data it guards."""
+        ...
+
     async def close(self) -> None: ...
 
 

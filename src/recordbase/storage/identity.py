@@ -1,8 +1,10 @@
 """Principals' login secrets, groups, roles and assignments, refresh tokens, revocations and the audit log.
 
 Every change to roles, assignments, memberships or credentials bumps `security_version`
-in the same transaction, so each process can cache permissions and still see a change
-on the very next request (one cheap row read per request).
+in the same transaction, so each process can cache permissions. What each request must see
+current (that version, revocations, the disabled flag, the session epoch) is read once and then
+served from memory for as long as the database's `security` generation stays where it was:
+every change here signals that channel in its transaction (see `Database.generation`).
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class RefreshUse:
     expires_at: str = ""
 
 
+SECURITY_CHANNEL = "security"
+STATES_KEPT = 10_000
+
+
 def epoch_key(principal_id: str) -> str:
     return f"epoch:{principal_id}"
 
@@ -71,14 +77,33 @@ class IdentityStore:
             ),
             point=True,
         )
+        self._states: dict[tuple[str, ...], tuple[int, RequestState]] = {}
+
+    async def watch(self) -> None:
+        """Hear other processes' security changes (where the database can tell): the cached states
+        are dropped, and `Database.generation` moves on so that none read before is trusted."""
+        await self.database.listen(SECURITY_CHANNEL, self._states.clear)
 
     async def request_state(self, principal_id: str, revocation_keys: list[str]) -> RequestState:
-        """Security version, revocation, disabled flag and session epoch, in one round trip."""
+        """Security version, revocation, disabled flag and session epoch: from memory while no
+        security change has committed since they were read, else in one round trip."""
+        generation = self.database.generation(SECURITY_CHANNEL)  # before the read: see `generation`
+        key = (principal_id, *revocation_keys)
+        cached = self._states.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
         params = {"principal_id": principal_id, "keys": revocation_keys, "epoch_key": epoch_key(principal_id)}
         async with self.database.read() as connection:
             rows = await connection.fetch(self._state, params)
         version, revoked, disabled, epoch = rows[0]
-        return RequestState(int(version), bool(revoked), bool(disabled), int(epoch or 0))
+        state = RequestState(int(version), bool(revoked), bool(disabled), int(epoch or 0))
+        if len(self._states) >= STATES_KEPT:
+            self._states.clear()
+        self._states[key] = (generation, state)
+        return state
+
+    async def _security_changed(self, connection: Connection) -> None:
+        await self.database.notify(connection, SECURITY_CHANNEL)
 
     # Principals and logins ----------------------------------------------------------------------
 
@@ -120,6 +145,7 @@ class IdentityStore:
 
     async def set_disabled(self, connection: Connection, principal_id: str, disabled: bool) -> int:
         s = tables.principal_secrets
+        await self._security_changed(connection)
         return await connection.execute(
             sa.update(s).where(s.c.principal_id == principal_id).values(disabled=disabled)
         )
@@ -238,6 +264,7 @@ class IdentityStore:
     async def revoke(self, connection: Connection, key: str, expires_at: str) -> None:
         """Record a revocation; revoking twice at once (two reuses of one refresh token) is no error."""
         await connection.execute(self._upsert(tables.revocations, {"key": key, "expires_at": expires_at}))
+        await self._security_changed(connection)
 
     def _upsert(self, table: sa.Table, values: dict[str, str]) -> sa.ClauseElement:
         """INSERT … ON CONFLICT (key) DO UPDATE, in the dialect of the database in use."""
@@ -267,6 +294,7 @@ class IdentityStore:
         rows = await connection.fetch(sa.select(m.c.value).where(m.c.key == epoch_key(principal_id)))
         epoch = str(int(rows[0][0]) + 1 if rows else 1)
         await connection.execute(self._upsert(m, {"key": epoch_key(principal_id), "value": epoch}))
+        await self._security_changed(connection)
 
     async def epoch(self, principal_id: str) -> int:
         """The principal's session epoch: access tokens carry it and die when it moves on."""
@@ -316,6 +344,7 @@ class IdentityStore:
         await connection.execute(
             sa.update(m).where(m.c.key == "security_version").values(value=str(int(rows[0][0]) + 1))
         )
+        await self._security_changed(connection)
 
     async def record_audit(
         self, connection: Connection, actor_id: str, action: str, target: str, details: dict[str, Any]

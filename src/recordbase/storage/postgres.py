@@ -34,6 +34,7 @@ class PostgresConnection:
         self._unstarted = transaction
         self._started: Transaction | None = None
         self._finished = False
+        self.signalled: set[str] = set()
 
     async def _begin(self) -> None:
         if self._finished:
@@ -118,6 +119,8 @@ class PostgresDatabase:
         self.schema = schema
         self.url = url
         self._listener: asyncpg.Connection | None = None
+        self._generations: dict[str, int] = {}
+        self._unheard = 0
 
     @classmethod
     async def open(cls, settings: Settings) -> PostgresDatabase:
@@ -159,6 +162,8 @@ class PostgresDatabase:
                 await connection.end(commit=False)
                 raise
             await connection.end(commit=True)
+        for channel in connection.signalled:  # this process's own change: at once, not at its echo
+            self._advance(channel)
 
     def channel(self, name: str) -> str:
         return f"recordbase_{self.schema}_{name}"
@@ -167,11 +172,32 @@ class PostgresDatabase:
         if self._listener is None:
             # A connection of its own: listeners must outlive any pooled checkout.
             self._listener = await asyncpg.connect(self.url)
-        await self._listener.add_listener(self.channel(channel), lambda *_: callback())
+            self._listener.add_termination_listener(lambda _: self._generations.clear())
+
+        def heard(*_: object) -> None:
+            self._advance(channel)
+            callback()
+
+        await self._listener.add_listener(self.channel(channel), heard)
+        self._generations.setdefault(channel, 0)
 
     async def notify(self, connection: Any, channel: str) -> None:
         """Sent when `connection`'s transaction commits (a statement of it, so it has begun)."""
         await connection.fetch(self._notify, {"channel": self.channel(channel)})
+        connection.signalled.add(channel)
+
+    def generation(self, channel: str) -> int:
+        """Moves on with every notification heard on `channel`; while nobody listens to it (not yet,
+        or the listening connection was lost) a new number on every call, so no cache is trusted."""
+        known = self._generations.get(channel)
+        if known is None:
+            self._unheard -= 1
+            return self._unheard
+        return known
+
+    def _advance(self, channel: str) -> None:
+        if channel in self._generations:
+            self._generations[channel] += 1
 
     @cached_property
     def _notify(self) -> Prepared:

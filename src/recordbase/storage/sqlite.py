@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import mmap
 import os
 import re
 import sqlite3
+import struct
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
@@ -120,6 +123,38 @@ class WriterLock:
         os.close(self.fd)
 
 
+class SharedGenerations:
+    """A counter per channel that every process on one database file sees: `<file>.signals`, mapped
+    into memory. A transaction that signalled a channel moves its counter on after `COMMIT`, still
+    holding `WriterLock`, so increments from different processes never overlap; reading one is a
+    memory read, which is what lets a request trust a cache instead of asking the database."""
+
+    SLOTS = 64
+
+    def __init__(self, database: Path) -> None:
+        fd = os.open(database.with_name(database.name + ".signals"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            if os.fstat(fd).st_size < self.SLOTS * 8:
+                os.ftruncate(fd, self.SLOTS * 8)
+            self._memory = mmap.mmap(fd, self.SLOTS * 8)
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _offset(channel: str) -> int:
+        """Channels share slots by hash: a collision costs the other channel a cache refill, no more."""
+        return (zlib.crc32(channel.encode()) % SharedGenerations.SLOTS) * 8
+
+    def current(self, channel: str) -> int:
+        return int(struct.unpack_from("<Q", self._memory, self._offset(channel))[0])
+
+    def advance(self, channel: str) -> None:
+        struct.pack_into("<Q", self._memory, self._offset(channel), self.current(channel) + 1)
+
+    def close(self) -> None:
+        self._memory.close()
+
+
 class SQLiteConnection:
     """Runs prepared statements on one connection, translating driver errors."""
 
@@ -127,6 +162,7 @@ class SQLiteConnection:
         self.handle = handle
         self.database = database
         self._savepoints = 0
+        self.signalled: set[str] = set()
 
     async def fetch(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
         prepared = self.database.prepared(statement)
@@ -234,6 +270,7 @@ class SQLiteDatabase:
         self._writer = writer
         self._write_lock = asyncio.Lock()
         self._file_lock = WriterLock(path)
+        self._generations = SharedGenerations(path)
         self._readers: asyncio.Queue[Handle] = asyncio.Queue()
         for reader in readers:
             self._readers.put_nowait(reader)
@@ -267,12 +304,15 @@ class SQLiteDatabase:
             await self._file_lock.acquire(writer)
             try:
                 await self._begin(writer)
+                connection = SQLiteConnection(writer, self)
                 try:
-                    yield SQLiteConnection(writer, self)
+                    yield connection
                 except BaseException:
                     writer.raw.execute("ROLLBACK")
                     raise
                 writer.raw.execute("COMMIT")
+                for channel in connection.signalled:
+                    self._generations.advance(channel)
             finally:
                 self._file_lock.release()
 
@@ -292,7 +332,11 @@ class SQLiteDatabase:
         """SQLite has no notifications; other processes are caught by the schema version check."""
 
     async def notify(self, connection: Any, channel: str) -> None:
-        """See `listen`."""
+        """No callbacks (see `listen`), but the channel's generation moves on at commit."""
+        connection.signalled.add(channel)
+
+    def generation(self, channel: str) -> int:
+        return self._generations.current(channel)
 
     async def close(self) -> None:
         """Each connection is closed once no one holds it (the writer's lock, a reader back in the
@@ -303,6 +347,7 @@ class SQLiteDatabase:
         async with self._write_lock:
             await self._writer.close()
         self._file_lock.close()
+        self._generations.close()
         for _ in range(len(self._all) - 1):
             reader = await self._readers.get()
             await reader.close()

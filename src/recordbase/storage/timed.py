@@ -81,6 +81,9 @@ class TimedDatabase:
         inner = connection.inner if isinstance(connection, TimedConnection) else connection
         await self.inner.notify(inner, channel)
 
+    def generation(self, channel: str) -> int:
+        return self.inner.generation(channel)
+
     async def close(self) -> None:
         await self.inner.close()
 
