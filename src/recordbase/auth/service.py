@@ -20,7 +20,7 @@ from recordbase.auth.passwords import verify_secret
 from recordbase.auth.roles import builtin_role, role_from_json
 from recordbase.auth.tokens import TOKEN_PREFIX, hash_token
 from recordbase.core.actors import Actor
-from recordbase.core.permissions import ALL_SCOPES, Role, Scope, effective
+from recordbase.core.permissions import ALL_SCOPES, Permissions, Role, Scope, effective
 from recordbase.errors import (
     InvalidClient,
     InvalidScope,
@@ -78,6 +78,7 @@ class AuthService:
         self.refresh_lifetime = refresh_lifetime
         self._roles: tuple[int, dict[str, Role]] = (-1, {})
         self._assigned: dict[tuple[str, int], tuple[Role, ...]] = {}
+        self._permissions: dict[tuple[str, int, frozenset[str]], Permissions] = {}
         self._basic: dict[str, tuple[str, float, int]] = {}
         self._personal: dict[str, tuple[float, str, frozenset[str], datetime | None]] = {}
 
@@ -151,8 +152,16 @@ class AuthService:
         return state
 
     async def _actor_from(self, principal_id: str, scopes: frozenset[str], state: RequestState) -> Actor:
-        roles = await self._roles_of(principal_id, state.security_version)
-        return Actor(principal_id, principal_id, effective(principal_id, roles, scopes))
+        """One `Permissions` per principal, version and scopes, so that what it works out once
+        (rules per entity) serves the principal's next requests too."""
+        key = (principal_id, state.security_version, scopes)
+        permissions = self._permissions.get(key)
+        if permissions is None:
+            roles = await self._roles_of(principal_id, state.security_version)
+            if len(self._permissions) > 10_000:
+                self._permissions.clear()
+            permissions = self._permissions[key] = effective(principal_id, roles, scopes)
+        return Actor(principal_id, principal_id, permissions)
 
     async def _roles_of(self, principal_id: str, version: int) -> tuple[Role, ...]:
         cached = self._assigned.get((principal_id, version))

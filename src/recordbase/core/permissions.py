@@ -135,6 +135,11 @@ class Permissions:
     principal_id: str
     roles: tuple[Role, ...]
     scopes: frozenset[str]
+    _rules: dict[tuple[str, bool, Action], RowRule | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """`row_rule`'s answers: it depends on the entity's name and access control only, and the same
+    permissions serve every request of a principal until its security version moves."""
 
     @property
     def is_admin(self) -> bool:
@@ -150,6 +155,14 @@ class Permissions:
 
     def row_rule(self, entity: Entity, action: Action) -> RowRule | None:
         """None when `action` is not allowed at all; otherwise the rows it may touch."""
+        key = (entity.name, entity.rbac, action)
+        try:
+            return self._rules[key]
+        except KeyError:
+            rule = self._rules[key] = self._row_rule(entity, action)
+            return rule
+
+    def _row_rule(self, entity: Entity, action: Action) -> RowRule | None:
         if ACTION_SCOPE[action] not in self.scopes:
             return None
         grants = [

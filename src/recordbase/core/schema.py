@@ -149,6 +149,15 @@ class Schema:
     version: int = 0
     entities: tuple[Entity, ...] = ()
     choice_sets: tuple[ChoiceSet, ...] = ()
+    _by_ref: Mapping[str, Entity] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Every record request looks its entity up: by id or by name in any case, the first wins.
+        by_ref: dict[str, Entity] = {}
+        for e in self.entities:
+            by_ref.setdefault(e.id, e)
+            by_ref.setdefault(e.name.lower(), e)
+        object.__setattr__(self, "_by_ref", by_ref)
 
     def entity(self, ref: str) -> Entity:
         """The entity with this id or name (names match ignoring case)."""
@@ -158,8 +167,7 @@ class Schema:
         return found
 
     def find_entity(self, ref: str) -> Entity | None:
-        lowered = ref.lower()
-        return next((e for e in self.entities if e.id == lowered or e.name.lower() == lowered), None)
+        return self._by_ref.get(ref.lower())
 
     def choice_set(self, ref: str) -> ChoiceSet:
         found = self.find_choice_set(ref)
