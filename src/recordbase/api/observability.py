@@ -178,6 +178,7 @@ class RouteTemplates:
         for route, prefix in _templates(routes):
             pattern = compile_path(prefix)[0] if prefix else re.compile("^$")
             self.chains.setdefault(id(route), []).append((pattern, prefix))
+        self._found: dict[tuple[int, str], str] = {}
 
     def __call__(self, scope: Scope) -> str:
         route = scope.get("route")
@@ -185,9 +186,15 @@ class RouteTemplates:
         if not isinstance(route, Route) or path is None:
             return UNMATCHED
         root = scope.get("root_path", "")[len(scope.get("app_root_path", "")) :]
-        chains = self.chains.get(id(route), ())
-        prefix = next((template for pattern, template in chains if pattern.match(root)), root)
-        return prefix + str(path)
+        key = (id(route), root)
+        found = self._found.get(key)
+        if found is None:
+            chains = self.chains.get(id(route), ())
+            prefix = next((template for pattern, template in chains if pattern.match(root)), root)
+            if len(self._found) > 10_000:  # concrete prefixes (an org's name) are many
+                self._found.clear()
+            found = self._found[key] = prefix + str(path)
+        return found
 
 
 def _templates(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[BaseRoute, str]]:
