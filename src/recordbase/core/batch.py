@@ -293,11 +293,17 @@ def _check_access(entity: Entity, slots: list[Slot], permissions: Permissions) -
     read = permissions.row_rule(entity, Action.READ)
     rules = {op: permissions.row_rule(entity, action) for op, action in ACTION.items()}
 
-    @functools.cache
+    known: dict[str, str] = {}
+
     def field_access(name: str) -> str:
-        if permissions.can_write_field(entity, name):
-            return "write"
-        return "read" if permissions.knows_field(entity, name) else "none"
+        found = known.get(name)
+        if found is None:
+            if permissions.can_write_field(entity, name):
+                found = "write"
+            else:
+                found = "read" if permissions.knows_field(entity, name) else "none"
+            known[name] = found
+        return found
 
     for slot in slots:
         if slot.error is None:
@@ -316,6 +322,8 @@ def _check_slot_access(
         if not _allows(rule, owner):
             slot.error = Forbidden(FORBIDDEN_TEXT)
             return
+    if not entity.guarded_fields:  # no field under access control: every name is writable
+        return
     body = slot.item.body if isinstance(slot.item.body, dict) else {}
     for name in body:
         access = field_access(name)
