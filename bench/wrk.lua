@@ -1,8 +1,9 @@
 -- wrk script for bench/ (recordbase and PocketBase doing the same work); prints one JSON line.
 -- Usage: wrk -t2 -c32 -d10s -s bench/wrk.lua URL -- MODE ARG
---   rb_get IDS_FILE TOKEN   GET one Item by a random id of IDS_FILE (one id per line)
+--   rb_get IDS_FILE TOKEN [ENTITY]  GET one Item (or ENTITY) by a random id of IDS_FILE (one id per line)
 --   rb_list TOKEN           GET a page of 50 Items at a random offset below 1,000 (with the total)
---   rb_query TOKEN          POST /query: category = random AND qty >= 10, sort price desc, 50 rows (with the total)
+--   rb_query TOKEN [ENTITY] POST /query on Item (or ENTITY): category = random AND qty >= 10, sort price desc,
+--                           50 rows (with the total)
 --   rb_insert TOKEN         POST /insert: one BulkItem
 --   rb_update IDS_FILE TOKEN POST /update/{id}: a random Item's qty
 --   rb_batch TOKEN          POST /insert-batch: 1,000 BulkItems
@@ -17,6 +18,7 @@ function setup(thread)
 end
 
 local mode, ids, nids, body
+local entity = "Item"
 
 local function row_json(i)
   return string.format('{"name":"bulk %d","category":"cat_%d","price":%.2f,"qty":%d,"active":%s}',
@@ -49,6 +51,9 @@ function init(args)
   if mode == "rb_get" or mode == "rb_update" then
     ids = read_ids(args[2])
     token = args[3]
+    entity = args[4] or entity
+  elseif mode == "rb_query" then
+    entity = args[3] or entity
   elseif mode == "pb_get" or mode == "pb_update" then
     nids = tonumber(args[2])
     token = nil
@@ -75,12 +80,13 @@ end
 
 function request()
   if mode == "rb_get" then
-    return wrk.format("GET", "/api/EntityService/Item/read/" .. ids[math.random(1, #ids)] .. "?expansionLevel=0")
+    return wrk.format("GET", "/api/EntityService/" .. entity .. "/read/" .. ids[math.random(1, #ids)] ..
+      "?expansionLevel=0")
   elseif mode == "rb_list" then
     return wrk.format("GET", string.format("/api/EntityService/Item/read?start=%d&limit=50&expansionLevel=0",
       math.random(0, 999)))
   elseif mode == "rb_query" then
-    return wrk.format("POST", "/api/EntityService/Item/query?expansionLevel=0", nil, rb_query_body())
+    return wrk.format("POST", "/api/EntityService/" .. entity .. "/query?expansionLevel=0", nil, rb_query_body())
   elseif mode == "rb_insert" then
     return wrk.format("POST", "/api/EntityService/BulkItem/insert?expansionLevel=0", nil, body)
   elseif mode == "rb_update" then
