@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -122,7 +123,9 @@ def _ignore(delta: int) -> None:
     """No one is counting connections (the CLI)."""
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, server: bool = False) -> Starlette:
+    """The ASGI app; `server`: a process of `recordbase serve`, whose garbage collector is set for
+    serving once everything is loaded (`settle_garbage_collector`)."""
     metrics = Metrics()
 
     @asynccontextmanager
@@ -133,6 +136,8 @@ def create_app(settings: Settings) -> Starlette:
                 services.events.running(),
             ):
                 app.state.services = services
+                if server:
+                    settle_garbage_collector()
                 yield
         finally:
             metrics.close()
@@ -149,6 +154,22 @@ def create_app(settings: Settings) -> Starlette:
     app.router = IndexedRouter([*table, *console_routes()], lifespan=lifespan)
     app.state.metrics = metrics
     return app
+
+
+GC_YOUNG_THRESHOLD = 50_000
+"""Allocations between two collections of the youngest generation (Python's default: 700)."""
+
+
+def settle_garbage_collector() -> None:
+    """What start-up loaded (modules, routes, the schema) lives as long as the process: `gc.freeze`
+    keeps it out of every later collection. A request allocates objects that die with it, so the
+    youngest generation is collected every `GC_YOUNG_THRESHOLD` allocations rather than every 700.
+    On PostgreSQL (asyncpg's objects per statement) a point read then costs 11-15 % less CPU;
+    on SQLite it makes no difference (docs/benchmarks.md, "Speed per request")."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def cors(settings: Settings) -> list[Middleware]:
@@ -177,4 +198,4 @@ def app_from_environment() -> Starlette:
     """Factory for `uvicorn --factory` (several workers): settings come from the environment."""
     settings = Settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, server=True)
