@@ -11,6 +11,7 @@ from typing import Any
 from recordbase.core.events import Event
 from recordbase.core.ports import Record
 from recordbase.core.schema import Entity, Field, FieldType, Schema
+from recordbase.errors import WriteConflict
 
 
 class FakeWriter:
@@ -81,6 +82,21 @@ class FakeWriter:
         for key, change in changes:
             self.rows[entity.name][key].update(change)
         self.events += events
+
+    async def update_if_unchanged(
+        self,
+        entity: Entity,
+        record_id: str,
+        values: Mapping[str, Any],
+        revision: int,
+        events: Sequence[Event] = (),
+        *,
+        last: bool = False,
+    ) -> None:
+        stored = self.rows[entity.name].get(record_id)
+        if stored is None or stored.get("Revision") != revision:
+            raise WriteConflict(f"Record '{record_id}' changed.")
+        await self.update_many(entity, [(record_id, values)], events)
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         gone = [i for i in ids if self.rows[entity.name].pop(i, None) is not None]

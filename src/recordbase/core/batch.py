@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -138,6 +138,8 @@ class Slot:
     error: RecordbaseError | None = None
     record: Record | None = None
     changes: Record = field(default_factory=dict)
+    expected: int | None = None
+    """The revision of a record read ahead, without a lock: the write must still find it."""
 
     @property
     def clean(self) -> bool:
@@ -157,10 +159,12 @@ async def plan(
     entity: Entity,
     items: Sequence[Item],
     permissions: Permissions | None = None,
+    known: Mapping[str, Record] | None = None,
 ) -> list[Slot]:
-    """Check every item of a batch without writing anything; failures are set on their slots."""
+    """Check every item of a batch without writing anything; failures are set on their slots.
+    `known`: records read ahead (not locked), written only if they are unchanged (`Slot.expected`)."""
     slots = [Slot(index, item, problems=list(item.errors)) for index, item in enumerate(items)]
-    await _read_targets(writer, entity, slots)
+    await _read_targets(writer, entity, slots, known or {})
     if permissions is not None:
         _check_access(entity, slots, permissions)
     for slot in slots:
@@ -246,7 +250,9 @@ async def write(
     return slots
 
 
-async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot]) -> None:
+async def _read_targets(
+    writer: RecordWriter, entity: Entity, slots: list[Slot], known: Mapping[str, Record]
+) -> None:
     """Parse the ids of updates and deletes, refuse repeats, and read (and lock) their records."""
     keyed: dict[str, Slot] = {}
     for slot in slots:
@@ -264,16 +270,26 @@ async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot])
             )
         else:
             slot.key, keyed[key] = key, slot
-    await _lock(writer, entity, keyed)
+    await _lock(writer, entity, keyed, known)
 
 
-async def _lock(writer: RecordWriter, entity: Entity, keyed: dict[str, Slot]) -> None:
-    """Read whole records: updates check against them, deletes answer them as they were."""
+async def _lock(
+    writer: RecordWriter, entity: Entity, keyed: dict[str, Slot], known: Mapping[str, Record]
+) -> None:
+    """Read whole records: updates check against them, deletes answer them as they were. An update's
+    record read ahead (`known`) is not read again: its write is conditional on its revision."""
     found: dict[str, Record] = {}
     for deleting in (False, True):
-        ids = [key for key, slot in keyed.items() if (slot.item.op is Op.DELETE) is deleting]
+        ids = [
+            key
+            for key, slot in keyed.items()
+            if (slot.item.op is Op.DELETE) is deleting and (deleting or key not in known)
+        ]
         found |= await writer.lock_by_ids(entity, ids, for_delete=deleting)
     for key, slot in keyed.items():
+        if slot.item.op is Op.UPDATE and key in known:
+            found[key] = known[key]
+            slot.expected = int(known[key]["Revision"])
         slot.current = found.get(key)
         if slot.current is None:
             slot.error = not_found(entity, slot.item.id)
@@ -471,8 +487,16 @@ async def _write_together(
     kind = slots[0].item.op if events else None
     inserts = [s.record for s in slots if s.item.op is Op.INSERT and s.record is not None]
     await writer.insert(entity, inserts, events if kind is Op.INSERT else (), last=kind is Op.INSERT)
-    updates = [(s.key, s.changes) for s in slots if s.item.op is Op.UPDATE and s.key]
-    await writer.update_many(entity, updates, events if kind is Op.UPDATE else ())
+    updated = [s for s in slots if s.item.op is Op.UPDATE and s.key]
+    if len(updated) == 1 and updated[0].expected is not None:  # read ahead: written if unchanged
+        slot = updated[0]
+        await writer.update_if_unchanged(
+            entity, slot.key or "", slot.changes, slot.expected or 0,
+            events if kind is Op.UPDATE else (), last=kind is Op.UPDATE,
+        )  # fmt: skip
+    else:
+        updates = [(s.key, s.changes) for s in updated if s.key]
+        await writer.update_many(entity, updates, events if kind is Op.UPDATE else ())
     await writer.delete(entity, [s.key for s in slots if s.item.op is Op.DELETE and s.key])
     if kind is Op.DELETE:
         await writer.append_events(events)

@@ -74,6 +74,20 @@ class RecordWriter(Protocol):
         """Apply these changes and append `events` to the outbox (in one statement where it can)."""
         ...
 
+    async def update_if_unchanged(
+        self,
+        entity: Entity,
+        record_id: str,
+        values: Mapping[str, Any],
+        revision: int,
+        events: Sequence[Event] = (),
+        *,
+        last: bool = False,
+    ) -> None:
+        """Apply one record's changes only if it still has `revision`, else raise `WriteConflict`;
+        `events` and `last` as `insert`'s."""
+        ...
+
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]: ...
     async def append_events(self, events: Sequence[Event]) -> None:
         """Append these events to the outbox, in this transaction (one statement for all)."""

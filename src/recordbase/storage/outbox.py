@@ -98,9 +98,16 @@ def event_row(event: Event) -> dict[str, Any]:
 
 def append_after(write: sa.Insert | sa.Update) -> sa.Insert:
     """A record's write and its event's outbox append as one statement, the write in a data-modifying
-    `WITH` (PostgreSQL): a single write then costs one round trip, not two."""
-    values: dict[str, Any] = {k: sa.bindparam(EVENT_BIND + k) for k in APPENDED}
-    return sa.insert(outbox).values(values).add_cte(write.cte("written"))
+    `WITH` (PostgreSQL): a single write then costs one round trip, not two. The event is appended
+    once per row written, so an update whose condition matched no row appends none, and the
+    statement's row count is the number of records written."""
+    written = write.returning(sa.literal_column("1")).cte("written")
+    values = [sa.cast(sa.bindparam(EVENT_BIND + k), outbox.c[k].type).label(k) for k in APPENDED]
+    return (
+        sa.insert(outbox)
+        .from_select(list(APPENDED), sa.select(*values).select_from(written))
+        .add_cte(written)
+    )
 
 
 def event_params(event: Event) -> dict[str, Any]:

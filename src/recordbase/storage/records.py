@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 
 from recordbase.core.events import Event
 from recordbase.core.schema import Entity, Field, Schema
-from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed
+from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed, WriteConflict
 from recordbase.storage import codecs, tables
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database, Row
@@ -116,12 +116,12 @@ class EntityShape:
             return None
         return self.cached(("insert_with_event",), lambda: append_after(self._insert_one()), point=True)
 
-    def update_with_event(self, columns: tuple[str, ...]) -> Prepared | None:
+    def update_with_event(self, columns: tuple[str, ...], *, guarded: bool = False) -> Prepared | None:
         """PostgreSQL: one record's update (as `update`) and its event's outbox append in one statement."""
         if self.database.name != "postgresql":
             return None
-        build = lambda: append_after(self._update_one(columns))  # noqa: E731
-        return self.cached(("update_with_event", *columns), build, point=True)
+        build = lambda: append_after(self._update_one(columns, guarded))  # noqa: E731
+        return self.cached(("update_with_event", str(guarded), *columns), build, point=True)
 
     @cached_property
     def lock_for_update(self) -> Prepared:
@@ -137,15 +137,21 @@ class EntityShape:
         query = sa.select(*columns) if columns else sa.select(self.table)
         return query.where(self.among(self.table.c.Id)).order_by(self.table.c.Id)
 
-    def update(self, columns: tuple[str, ...]) -> Prepared:
-        """`UPDATE … SET <columns>, revision + 1 WHERE Id = :_id`, compiled once per set of columns."""
-        return self.cached(("update", *columns), lambda: self._update_one(columns), point=True)
+    def update(self, columns: tuple[str, ...], *, guarded: bool = False) -> Prepared:
+        """`UPDATE … SET <columns>, revision + 1 WHERE Id = :_id` (`guarded`: `AND revision =
+        :_revision`), compiled once per set of columns."""
+        return self.cached(
+            ("update", str(guarded), *columns), lambda: self._update_one(columns, guarded), point=True
+        )
 
-    def _update_one(self, columns: tuple[str, ...]) -> sa.Update:
+    def _update_one(self, columns: tuple[str, ...], guarded: bool = False) -> sa.Update:
         table = self.table
         values: dict[Any, Any] = {table.c[key]: sa.bindparam(key) for key in columns}
         values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
-        return sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
+        statement = sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
+        if guarded:
+            statement = statement.where(table.c[tables.REVISION] == sa.bindparam("_revision"))
+        return statement
 
     def insert_unnest(self) -> Prepared | None:
         """PostgreSQL: `INSERT … SELECT * FROM unnest($1::type[], …)`, one array per column, so a whole
@@ -433,6 +439,37 @@ class RecordWriter:
             for columns, rows in groups.items():
                 await self._write(shape.update(columns), shape.update_unnest(columns), rows)
         await self.append_events(events)
+
+    async def update_if_unchanged(
+        self,
+        entity: Entity,
+        record_id: str,
+        values: Mapping[str, Any],
+        revision: int,
+        events: Sequence[Event] = (),
+        *,
+        last: bool = False,
+    ) -> None:
+        """One record's changes, written only if it still has `revision` (it was read before the
+        transaction, without a lock): `WriteConflict` if it changed or went meanwhile. `events` go to
+        the outbox with it, in its very statement on PostgreSQL; `last`: as `insert`'s."""
+        shape = self.shape(entity)
+        [row] = shape.encode_all([{**values, "_id": record_id}])
+        columns = tuple(sorted(k for k in row if k != "_id"))
+        params = {**row, "_revision": revision}
+        together = shape.update_with_event(columns, guarded=True) if len(events) == 1 else None
+        with constraint_errors(entity):
+            if together is not None:
+                run = self.connection.execute_last if last else self.connection.execute
+                written = await run(together, {**params, **event_params(events[0])})
+            else:
+                written = await self.connection.execute(shape.update(columns, guarded=True), params)
+        if not written:
+            raise WriteConflict(
+                f"Record '{record_id}' changed while it was being updated; retry the request."
+            )
+        if together is None:
+            await self.append_events(events)
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         """Delete these records; return the ids that existed."""
