@@ -216,6 +216,7 @@ def raw_figures(args: argparse.Namespace, backend: str, workdir: Path) -> dict[s
 
 def main() -> int:
     args = options()
+    args.load_before = os.getloadavg()[0]
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="rb-bench-") as temporary:
         workdir = Path(temporary)
@@ -246,7 +247,9 @@ def write_docs(args: argparse.Namespace, table: str) -> None:
             "",
             f"`{command}` (bench/__main__.py; written by the run itself, {time.strftime('%Y-%m-%d')}).",
             "",
-            f"Machine: {machine()}; load generator (wrk, 2 threads) on the same cores, all on 127.0.0.1.",
+            f"Machine: {machine()}; load generator (wrk, 2 threads) on the same cores, all on 127.0.0.1; "
+            f"load average (1 minute) {args.load_before:.2f} when the run began, "
+            f"{os.getloadavg()[0]:.2f} when it ended (the run's own load included).",
             f"recordbase: {args.workers} worker processes, database pool {args.pool_size} per worker, "
             f"bearer token on every request, `expansionLevel=0`. Load: {args.connections} connections "
             f"({args.batch_connections} for insert-batch), {args.seconds:g} s per figure, {args.rows:,} rows "
