@@ -46,6 +46,8 @@ BUSY_TIMEOUT_MS = 10_000
 UNIQUE_FAILED = re.compile(r"UNIQUE constraint failed: ([^ ,]+)")
 READERS = 4
 INLINE_ROWS = 16
+LOCK_POLL_SECONDS = 0.002
+"""How long a writer retries the file lock on the event loop before waiting for it in a thread."""
 """A write of at most this many rows through a point statement runs on the event loop."""
 
 T = TypeVar("T")
@@ -100,13 +102,18 @@ class WriterLock:
         self.fd = os.open(database.with_name(database.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
 
     async def acquire(self, thread: Handle) -> None:
-        """Taken on the loop when free (the usual case), else waited for in `thread`, not on the loop."""
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        """Taken on the loop when free (the usual case); when another process holds it, tried again
+        on each of the loop's next turns for up to `LOCK_POLL_SECONDS` (it is held for a transaction,
+        a fraction of a millisecond, while the loop serves other requests), and only then waited for
+        in `thread`, whose hand-off costs more than the tries."""
+        if self._try():
             return
-        except BlockingIOError:
-            pass
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + LOCK_POLL_SECONDS
+        while loop.time() < deadline:
+            await asyncio.sleep(0)
+            if self._try():
+                return
         waited = loop.run_in_executor(thread.thread, fcntl.flock, self.fd, fcntl.LOCK_EX)
         try:
             await asyncio.shield(waited)
@@ -115,6 +122,13 @@ class WriterLock:
             if not waited.cancelled() and waited.exception() is None:
                 self.release()
             raise
+
+    def _try(self) -> bool:
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def release(self) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
