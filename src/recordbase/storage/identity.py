@@ -145,10 +145,11 @@ class IdentityStore:
 
     async def set_disabled(self, connection: Connection, principal_id: str, disabled: bool) -> int:
         s = tables.principal_secrets
-        await self._security_changed(connection)
-        return await connection.execute(
+        changed = await connection.execute(
             sa.update(s).where(s.c.principal_id == principal_id).values(disabled=disabled)
         )
+        await self._security_changed(connection)
+        return changed
 
     async def login(self, login: str) -> Login | None:
         s = tables.principal_secrets

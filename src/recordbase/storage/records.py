@@ -432,9 +432,7 @@ class RecordWriter:
         with constraint_errors(entity):
             if len(encoded) == len(events) == 1:
                 [(columns, [row])] = groups.items()
-                together = shape.update_with_event(columns)
-                if together is not None:
-                    await self.connection.execute(together, {**row, **event_params(events[0])})
+                if await self._update_with_event(shape, columns, row, events[0]) is not None:
                     return
             for columns, rows in groups.items():
                 await self._write(shape.update(columns), shape.update_unnest(columns), rows)
@@ -457,19 +455,36 @@ class RecordWriter:
         [row] = shape.encode_all([{**values, "_id": record_id}])
         columns = tuple(sorted(k for k in row if k != "_id"))
         params = {**row, "_revision": revision}
-        together = shape.update_with_event(columns, guarded=True) if len(events) == 1 else None
         with constraint_errors(entity):
-            if together is not None:
-                run = self.connection.execute_last if last else self.connection.execute
-                written = await run(together, {**params, **event_params(events[0])})
-            else:
+            written = None
+            if len(events) == 1:
+                written = await self._update_with_event(shape, columns, params, events[0], last=last)
+            appended = written is not None
+            if not appended:
                 written = await self.connection.execute(shape.update(columns, guarded=True), params)
         if not written:
             raise WriteConflict(
                 f"Record '{record_id}' changed while it was being updated; retry the request."
             )
-        if together is None:
+        if not appended:
             await self.append_events(events)
+
+    async def _update_with_event(
+        self,
+        shape: EntityShape,
+        columns: tuple[str, ...],
+        params: Mapping[str, Any],
+        event: Event,
+        *,
+        last: bool = False,
+    ) -> int | None:
+        """One record's update and its event in one statement (PostgreSQL): the rows written, or None
+        where the database has no such statement. `_revision` in `params` makes it conditional."""
+        together = shape.update_with_event(columns, guarded="_revision" in params)
+        if together is None:
+            return None
+        run = self.connection.execute_last if last else self.connection.execute
+        return await run(together, {**params, **event_params(event)})
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         """Delete these records; return the ids that existed."""

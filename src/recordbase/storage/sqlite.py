@@ -46,9 +46,9 @@ BUSY_TIMEOUT_MS = 10_000
 UNIQUE_FAILED = re.compile(r"UNIQUE constraint failed: ([^ ,]+)")
 READERS = 4
 INLINE_ROWS = 16
+"""A write of at most this many rows through a point statement runs on the event loop."""
 LOCK_POLL_SECONDS = 0.002
 """How long a writer retries the file lock on the event loop before waiting for it in a thread."""
-"""A write of at most this many rows through a point statement runs on the event loop."""
 
 T = TypeVar("T")
 
