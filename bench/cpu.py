@@ -136,7 +136,7 @@ async def seed(client: Asgi, count: int) -> list[str]:
 async def run(backend: str, args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="rb-prof-") as temporary:
         settings = settings_for(backend, Path(temporary))
-        app = create_app(settings)
+        app = create_app(settings, server=True)  # as `recordbase serve` runs it (its garbage collector)
         try:
             async with app.router.lifespan_context(app):
                 document = load_document(schema_file(Path(temporary)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from recordbase.core.fields import KINDS
 from recordbase.core.schema import FieldType, Schema
 from recordbase.core.validation import check_insert, check_update
 from tests.core.fakes import entity, field
@@ -69,3 +70,41 @@ def test_server_managed_keys_are_ignored_but_an_update_may_not_change_its_id() -
     assert moved.errors[0].named("id") == "Field 'id' names the record and cannot be changed."
     assert check_update(PERSON, {"age": 5}, SCHEMA, current).errors == [] and len(reads) == 2
     assert check_insert(PERSON, {"name": "Ann", "Id": None, "CreateTime": "x"}, SCHEMA).errors == []
+
+
+AMOUNTS = entity(
+    "Amounts",
+    *(
+        KINDS[f.type].check_definition(f, Schema())
+        for f in (
+            field("count", FieldType.INTEGER, min_value=Decimal(-5), max_value=Decimal(1000)),
+            field("price", FieldType.DECIMAL, decimal_places=2),
+        )
+    ),
+)
+
+
+def test_numbers_convert_alike_whatever_path_they_take() -> None:
+    """An int in range skips the conversion to Decimal; every other value goes through it."""
+    accepted = {
+        ("count", 7): 7, ("count", -5): -5, ("count", "12"): 12, ("count", 8.0): 8, ("count", 1000): 1000,
+        ("price", 79.19): Decimal("79.19"), ("price", 2): Decimal("2.00"), ("price", "3.1"): Decimal("3.10"),
+        ("price", -0.5): Decimal("-0.50"), ("price", 99_999_999_999.99): Decimal("99999999999.99"),
+    }  # fmt: skip
+    for (name, sent), stored in accepted.items():
+        checked = check_insert(AMOUNTS, {name: sent}, Schema(1, (AMOUNTS,)))
+        assert checked.errors == [] and checked.values[name] == stored, (name, sent)
+        assert type(checked.values[name]) is type(stored), (name, sent)
+
+
+def test_numbers_refused_name_their_rule_even_beyond_what_a_decimal_context_holds() -> None:
+    refused = {
+        ("count", 1001): "OUT_OF_RANGE", ("count", -6): "OUT_OF_RANGE", ("count", True): "INVALID_TYPE",
+        ("count", 7.5): "TOO_MANY_DECIMALS", ("count", 2**80): "OUT_OF_RANGE",
+        ("price", 0.125): "TOO_MANY_DECIMALS", ("price", 0.1 + 0.2): "TOO_MANY_DECIMALS",
+        ("price", 1e30): "OUT_OF_RANGE", ("price", "123456789012345678901234567.891"): "OUT_OF_RANGE",
+        ("price", 10_000_000_000_000.5): "OUT_OF_RANGE", ("price", "1e3"): "INVALID_TYPE",
+    }  # fmt: skip
+    for (name, sent), code in refused.items():
+        checked = check_insert(AMOUNTS, {name: sent}, Schema(1, (AMOUNTS,)))
+        assert codes(checked.errors) == [(name, code)], (name, sent)

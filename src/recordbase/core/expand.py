@@ -8,14 +8,16 @@ relationship field for the whole page, never one per record.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from recordbase.core.fields import KINDS
+from recordbase.core.fields.base import PlainKind
 from recordbase.core.fields.temporal import format_datetime
 from recordbase.core.permissions import Action, Permissions, RowRule
 from recordbase.core.ports import Record, RecordStore
-from recordbase.core.schema import Entity, FieldType, Schema
+from recordbase.core.schema import Entity, Field, FieldType, Schema
 
 MAX_LEVEL = 3
 
@@ -96,22 +98,46 @@ def plain(
         "UpdateTime": format_datetime(record["UpdateTime"]),
     }
     hidden = _hidden(entity, permissions)
-    for f in entity.fields:
-        if f.name in hidden:
+    for f, render, linked in _renderers(entity):
+        name = f.name
+        if hidden and name in hidden:
             continue
-        value = record.get(f.name)
+        value = record.get(name)
         if value is None:
-            out[f.name] = None
-        elif isinstance(value, Related):
-            out[f.name] = (
-                {"Id": value.id}
-                if value.record is None
-                else plain(value.entity, value.record, level, permissions)
-            )
-        elif f.type is FieldType.FILE and level == 0:
-            out[f.name] = value.get("Id")
-        elif f.type is FieldType.RELATIONSHIP:
-            out[f.name] = value if level == 0 else {"Id": value}
+            out[name] = None
+        elif linked:
+            out[name] = _linked(f, value, level, permissions)
         else:
-            out[f.name] = KINDS[f.type].render(f, value)
+            out[name] = value if render is None else render(f, value)
     return out
+
+
+Render = Callable[[Field, Any], Any]
+
+
+def _renderers(entity: Entity) -> tuple[tuple[Field, Render | None, bool], ...]:
+    """Each field with its type's `render` (None where that returns the value as it is) and whether
+    it links (a relationship or a file): worked out once per entity, since a page or a batch
+    renders many records of the same fields."""
+    found: tuple[tuple[Field, Render | None, bool], ...] | None = entity.derived.get(__name__)
+    if found is None:
+        found = entity.derived[__name__] = tuple(
+            (f, _renderer(f), f.type in (FieldType.RELATIONSHIP, FieldType.FILE)) for f in entity.fields
+        )
+    return found
+
+
+def _renderer(f: Field) -> Render | None:
+    kind = KINDS[f.type]
+    return None if getattr(type(kind), "render", None) is PlainKind.render else kind.render
+
+
+def _linked(f: Field, value: Any, level: int, permissions: Permissions | None) -> Any:
+    """A relationship (an id, or `Related` once expanded) or a file (its object) at `level`."""
+    if isinstance(value, Related):
+        if value.record is None:
+            return {"Id": value.id}
+        return plain(value.entity, value.record, level, permissions)
+    if f.type is FieldType.FILE:
+        return value.get("Id") if level == 0 else KINDS[f.type].render(f, value)
+    return value if level == 0 else {"Id": value}

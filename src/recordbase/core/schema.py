@@ -91,6 +91,9 @@ class Entity:
     _by_name: Mapping[str, Field] = field(default_factory=dict, compare=False, repr=False)
     guarded_fields: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
     """Fields under access control (`isRbacEnabled`): the only ones a caller may be denied."""
+    derived: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """What other modules work out once per entity rather than per record (a checker's field list, a
+    renderer's), under a key of their own; an entity never changes, so neither do they."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})

@@ -19,6 +19,11 @@ from recordbase.errors import FIELD
 MAX_SAFE = Decimal(2**53 - 1)
 MAX_PLACES = 10
 MAX_DIGITS = 15
+QUANTA = tuple(Decimal(1).scaleb(-places) for places in range(MAX_PLACES + 1))
+"""What a value is rounded to, by decimal places: `quantize` to it changes no value that fits."""
+DIGIT_LIMITS = tuple(Decimal(10) ** (MAX_DIGITS - places) for places in range(MAX_PLACES + 1))
+"""The least value, by decimal places, that has more than MAX_DIGITS significant digits."""
+NUMERALS = (int, float, str)
 
 
 class NumberKind(PlainKind):
@@ -38,26 +43,26 @@ class NumberKind(PlainKind):
         return replace(field, decimal_places=places, min_value=low, max_value=high)
 
     def coerce(self, field: Field, value: Any, schema: Schema) -> Any:
-        number = _to_decimal(field, value)
         places = field.decimal_places or 0
-        exponent = number.as_tuple().exponent
-        if (
-            isinstance(exponent, int)
-            and -exponent > places
-            and number != number.quantize(Decimal(1).scaleb(-places))
-        ):
+        if type(value) is int and not places and _within(field, value):
+            return value  # the common case, with nothing to convert
+        number = _to_decimal(field, value)
+        try:
+            quantized: Decimal | None = number.quantize(QUANTA[places])
+        except InvalidOperation:  # more digits than any field keeps: out of range, said below
+            quantized = None
+        if quantized is not None and quantized != number:
             raise FieldValueError(
                 "TOO_MANY_DECIMALS", f"Field '{FIELD}' allows at most {places} decimal places.", field.name
             )
         self._check_range(field, number)
         if places == 0:
             return int(number)
-        normalized = number.quantize(Decimal(1).scaleb(-places))
-        if len(normalized.as_tuple().digits) > MAX_DIGITS:
+        if quantized is None or abs(quantized) >= DIGIT_LIMITS[places]:
             raise FieldValueError(
                 "OUT_OF_RANGE", f"Field '{FIELD}' keeps at most {MAX_DIGITS} significant digits.", field.name
             )
-        return normalized
+        return quantized
 
     def render(self, field: Field, value: Any) -> Any:
         if field.decimal_places:
@@ -66,8 +71,8 @@ class NumberKind(PlainKind):
 
     @staticmethod
     def _check_range(field: Field, number: Decimal) -> None:
-        low, high = field.min_value, field.max_value
-        if (low is not None and number < low) or (high is not None and number > high):
+        if not _within(field, number):
+            low, high = field.min_value, field.max_value
             raise FieldValueError(
                 "OUT_OF_RANGE", f"Field '{FIELD}' must be between {low} and {high}.", field.name
             )
@@ -91,8 +96,13 @@ class AutoNumberKind(PlainKind):
         return int(value)
 
 
+def _within(field: Field, number: int | Decimal) -> bool:
+    low, high = field.min_value, field.max_value
+    return (low is None or number >= low) and (high is None or number <= high)
+
+
 def _to_decimal(field: Field, value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    if isinstance(value, bool) or not isinstance(value, NUMERALS):
         raise type_error(field, "a number")
     if isinstance(value, str):
         # Strings are accepted only when they are plain decimal numerals: some clients

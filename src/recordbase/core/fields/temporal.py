@@ -68,7 +68,10 @@ def truncate_ms(moment: datetime) -> datetime:
 
 
 def format_datetime(moment: datetime) -> str:
-    """The wire form: UTC, milliseconds, `Z`."""
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment
-    # isoformat, not strftime: strftime("%Y") does not pad years before 1000 ("182-02-09").
-    return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    """The wire form: UTC, milliseconds, `Z`. Formatted by hand: every record answered carries two
+    of these, and `isoformat(timespec=...)` on an aware value costs four times as much (it also
+    pads years before 1000, which `strftime("%Y")` does not)."""
+    utc = moment if moment.tzinfo is None or moment.tzinfo is UTC else moment.astimezone(UTC)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 - the fastest of the ways measured
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond // 1000,
+    )  # fmt: skip
