@@ -62,12 +62,13 @@ class Op(StrEnum):
     DELETE = "delete"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Item:
     """One wire item, translated: what to do, to which record, with which body.
 
     `errors` are problems the dialect found while translating (an unknown wire name, say);
-    they are reported together with the core's own.
+    they are reported together with the core's own. Not changed once made (not frozen for the
+    same reason as `Event`: one per record of a batch).
     """
 
     op: Op

@@ -29,9 +29,12 @@ PIPELINER_NAMES = {Operation.CREATED: "Create", Operation.UPDATED: "Update", Ope
 WILDCARD = "*"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Event:
-    """One change. `position` is its place in the commit-ordered stream, set once it is dispatched."""
+    """One change. `position` is its place in the commit-ordered stream, set once it is dispatched.
+
+    Never changed once made, but not a frozen dataclass: a batch makes one per record, and a frozen
+    dataclass takes six times as long to make (Python 3.11, docs/benchmarks.md "Batch writes")."""
 
     id: str
     at: float

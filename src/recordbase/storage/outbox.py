@@ -9,7 +9,7 @@ queue on one state row) and creates the webhook deliveries they call for, in one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -82,18 +82,35 @@ PENDING = "pending"
 
 
 def event_row(event: Event) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "at": event.at,
-        "entity": event.entity,
-        "entity_id": event.entity_id,
-        "record_id": event.record_id,
-        "operation": event.operation.value,
-        "revision": event.revision,
-        "fields": orjson.dumps(event.fields).decode(),
-        "actor_id": event.actor_id,
-        "owner_id": event.owner_id,
-    }
+    return event_rows([event])[0]
+
+
+def event_rows(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """Outbox rows; the events of a batch mostly name the same fields, encoded once."""
+    encoded: dict[tuple[str, ...], str] = {}
+    rows = []
+    for event in events:
+        names = encoded.get(event.fields)
+        if names is None:
+            names = encoded[event.fields] = orjson.dumps(event.fields).decode()
+        rows.append(
+            {
+                "id": event.id,
+                "at": event.at,
+                "entity": event.entity,
+                "entity_id": event.entity_id,
+                "record_id": event.record_id,
+                "operation": OPERATION_VALUES[event.operation],
+                "revision": event.revision,
+                "fields": names,
+                "actor_id": event.actor_id,
+                "owner_id": event.owner_id,
+            }
+        )
+    return rows
+
+
+OPERATION_VALUES = {operation: operation.value for operation in Operation}
 
 
 def append_after(write: sa.Insert | sa.Update) -> sa.Insert:
@@ -158,7 +175,7 @@ class OutboxStore:
         """Append a write's events in its transaction: one statement whatever their number."""
         if not events:
             return
-        rows = [event_row(e) for e in events]
+        rows = event_rows(events)
         if self.database.name == "postgresql" and len(rows) > 1:
             await connection.execute(self._insert_unnest, {k: [r[k] for r in rows] for k in APPENDED})
         else:

@@ -251,15 +251,12 @@ class EntityShape:
                 record[key] = decode(value)
         return record
 
-    def encode(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return self.encode_all([values])[0]
-
-    def encode_all(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Rows as the driver takes them. A batch shares its time stamps: each is encoded once."""
+    def encode_all(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows as the driver takes them, encoded in place: every caller builds its rows for this.
+        A batch shares its time stamps: each is encoded once."""
         done: dict[tuple[str, Any], Any] = {}
-        out = []
-        for row in rows:
-            values = dict(row)
+        out = list(rows)
+        for values in out:
             for key, encode in self._active_encoders:
                 value = values.get(key)
                 if value is None:
@@ -269,8 +266,12 @@ class EntityShape:
                     values[key] = found if found is not None else done.setdefault((key, value), encode(value))
                 else:
                     values[key] = encode(value)
-            out.append(values)
         return out
+
+    @cached_property
+    def written_keys(self) -> list[str]:
+        """The keys of a stored record that are columns of their own name (`Revision` is not)."""
+        return [key for key in self.keys if key != "Revision"]
 
 
 class RecordStore:
@@ -519,7 +520,7 @@ def _unnest(columns: list[tuple[str, Any]]) -> sa.TableValuedAlias:
 
 
 def _with_columns(shape: EntityShape, record: Record) -> dict[str, Any]:
-    values = {key: record.get(key) for key in shape.keys if key != "Revision"}
+    values = {key: record.get(key) for key in shape.written_keys}
     values[tables.REVISION] = record.get("Revision", 1)
     return values
 

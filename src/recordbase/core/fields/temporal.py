@@ -70,8 +70,18 @@ def truncate_ms(moment: datetime) -> datetime:
 def format_datetime(moment: datetime) -> str:
     """The wire form: UTC, milliseconds, `Z`. Formatted by hand: every record answered carries two
     of these, and `isoformat(timespec=...)` on an aware value costs four times as much (it also
-    pads years before 1000, which `strftime("%Y")` does not)."""
+    pads years before 1000, which `strftime("%Y")` does not). The records of one batch share their
+    time stamps (one object), so the last one formatted is kept."""
+    global _last_formatted  # noqa: PLW0603 - one (value, text) pair, replaced whole: safe across threads
+    last = _last_formatted
+    if last[0] is moment:
+        return last[1]
     utc = moment if moment.tzinfo is None or moment.tzinfo is UTC else moment.astimezone(UTC)
-    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 - the fastest of the ways measured
+    text = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (  # noqa: UP031 - the fastest of the ways measured
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond // 1000,
     )  # fmt: skip
+    _last_formatted = (moment, text)
+    return text
+
+
+_last_formatted: tuple[datetime | None, str] = (None, "")
