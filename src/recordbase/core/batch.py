@@ -456,20 +456,18 @@ async def _build_inserts(
     if not slots:
         return
     system = {"CreatedBy": actor.id, "CreateTime": moment, "UpdatedBy": actor.id, "UpdateTime": moment}
+    numbered = [f for f in entity.fields if f.type is FieldType.AUTO_NUMBER]
+    blank = dict.fromkeys(f.name for f in entity.fields if f.type is not FieldType.AUTO_NUMBER)
     records: list[Record] = []
     for slot in slots:
         # An insert carries an id only from the importer (a replay-safe key, core/transfer.py);
         # the wire dialects never set one, so clients cannot choose ids.
-        slot.record = {"Id": slot.item.id or new_id(), **system, "Revision": 1, **slot.values}
+        slot.record = {"Id": slot.item.id or new_id(), **system, "Revision": 1, **blank, **slot.values}
         records.append(slot.record)
-    for f in entity.fields:
-        if f.type is FieldType.AUTO_NUMBER:
-            first = await writer.take_numbers(f, len(records))
-            for offset, record in enumerate(records):
-                record[f.name] = first + offset
-        else:
-            for record in records:
-                record.setdefault(f.name, None)
+    for f in numbered:
+        first = await writer.take_numbers(f, len(records))
+        for offset, record in enumerate(records):
+            record[f.name] = first + offset
 
 
 def _build_update(slot: Slot, actor: Actor, moment: datetime) -> None:

@@ -27,7 +27,6 @@ from recordbase.storage.sql import Prepared
 
 Record = dict[str, Any]
 SYSTEM_COLUMNS = ("Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime")
-STAMPS = frozenset({"CreateTime", "UpdateTime"})
 ONE: sa.ColumnElement[int] = sa.literal_column("1")
 """A literal, not a parameter: every parameter of a batch statement comes from the rows."""
 
@@ -253,18 +252,13 @@ class EntityShape:
 
     def encode_all(self, rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows as the driver takes them, encoded in place: every caller builds its rows for this.
-        A batch shares its time stamps: each is encoded once."""
-        done: dict[tuple[str, Any], Any] = {}
+        (The records of a batch share their time stamps; `format_datetime` keeps the last one.)"""
         out = list(rows)
+        encoders = self._active_encoders
         for values in out:
-            for key, encode in self._active_encoders:
+            for key, encode in encoders:
                 value = values.get(key)
-                if value is None:
-                    continue
-                if key in STAMPS:
-                    found = done.get((key, value))
-                    values[key] = found if found is not None else done.setdefault((key, value), encode(value))
-                else:
+                if value is not None:
                     values[key] = encode(value)
         return out
 
