@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from recordbase.storage.records import RecordWriter
-from tests.api.helpers import DF, DS, standard_entities
+from tests.api.helpers import DF, DS, create_entity, field, standard_entities
 from tests.conftest import Api, LiveServer
 
 pytestmark = pytest.mark.anyio
@@ -418,3 +418,66 @@ async def test_the_uipath_sdk_reads_partial_failures_as_answers(live_server: Liv
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
+
+
+LONG_NAME = "f" + "x" * 79  # beyond PostgreSQL's 63-byte identifiers
+TRICKY = [
+    {
+        "fullName": 'Ünïcødé "quoted" \\ back\\slash\n😀',
+        "notes": "tab\there, {json: [1, 2]}, null, \u2028 and ' quotes '",
+        "age": 150, "balance": 12345678901.1, "active": True, "birthday": "0001-01-01",
+        "lastSeen": "2024-02-29T23:59:59.999Z", "status": "Won", "tags": ["Red", "Blue"],
+        "externalId": "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+    },
+    {
+        "fullName": "", "notes": None, "age": 0, "balance": "-0.10", "active": False,
+        "birthday": "9999-12-31", "lastSeen": "1970-01-01T00:00:00+05:30", "tags": [],
+    },
+    {"fullName": "only a name", "balance": 0},
+]  # fmt: skip
+
+
+def _values(record: dict[str, Any]) -> dict[str, Any]:
+    """A record without what the server assigns (ids, times, auto-numbers, unique test values)."""
+    return {k: v for k, v in record.items() if k not in {"Id", "CreateTime", "UpdateTime", "seq", "email"}}
+
+
+async def test_a_batch_stores_every_type_exactly_as_single_writes_do(api: Api) -> None:
+    """PostgreSQL writes a batch as one JSON text (storage/recordset.py), single records as typed
+    parameters: both must store the same values, long field names and text escapes included."""
+    await standard_entities(api)
+    await create_entity(api, "Wide", [field(LONG_NAME), field("num", "INT")])
+    batch = await insert(api, [{**r, "email": f"b{i}@x"} for i, r in enumerate(TRICKY)], expansionLevel="0")
+    assert batch.status_code == 200, batch.text
+    singles = []
+    for i, record in enumerate(TRICKY):
+        one = await api.post(
+            f"{BASE}/insert", json={**record, "email": f"s{i}@x"}, params={"expansionLevel": 0}
+        )
+        assert one.status_code == 200, one.text
+        singles.append(one.json())
+    by_id = {r["Id"]: r for r in await stored(api)}
+    assert [_values(by_id[r["Id"]]) for r in batch.json()["successRecords"]] == [
+        _values(by_id[r["Id"]]) for r in singles
+    ]
+    first = by_id[batch.json()["successRecords"][0]["Id"]]
+    assert first["fullName"] == TRICKY[0]["fullName"] and first["balance"] == 12345678901.1
+    assert first["externalId"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    assert by_id[batch.json()["successRecords"][1]["Id"]]["lastSeen"] == "1969-12-31T18:30:00.000Z"
+    # Two records changing the same fields are one statement on PostgreSQL, one record is another.
+    ids = [r["Id"] for r in batch.json()["successRecords"]]
+    change = {"notes": 'é\\"\n', "balance": "99.99", "birthday": "2000-02-29", "tags": ["Green"]}
+    updated = await api.post(f"{BASE}/update-batch", json=[{"Id": i, **change} for i in ids[:2]])
+    assert updated.status_code == 200, updated.text
+    single = await api.post(f"{BASE}/update-batch", json=[{"Id": ids[2], **change}])
+    assert single.status_code == 200, single.text
+    after = {r["Id"]: r for r in await stored(api)}
+    changed = [{k: after[record_id][k] for k in change} for record_id in ids]
+    assert changed[0] == changed[1] == changed[2] and changed[0]["notes"] == change["notes"]
+    assert changed[0]["balance"] == 99.99 and changed[0]["birthday"] == "2000-02-29"
+    wide = [{LONG_NAME: f"value {i} \\ ' \"", "num": i} for i in range(3)]
+    stored_wide = await api.post(f"{DS}/EntityService/Wide/insert-batch", json=wide)
+    assert stored_wide.status_code == 200, stored_wide.text
+    assert sorted((r[LONG_NAME], r["num"]) for r in await stored(api, "Wide")) == [
+        (w[LONG_NAME], w["num"]) for w in wide
+    ]

@@ -1,7 +1,7 @@
 """The transactional outbox: events appended by the write that caused them, then dispatched in order.
 
 `append` runs inside the write's own transaction: one multi-row statement per transaction
-(`unnest` on PostgreSQL, `executemany` on SQLite), never one per record; on PostgreSQL a single
+(`json_to_recordset` on PostgreSQL, `executemany` on SQLite), never one per record; on PostgreSQL a single
 write's event rides in the record's own statement (`append_after`). `dispatch` gives the
 committed events their stream positions (gap-free, in commit order: dispatchers of every process
 queue on one state row) and creates the webhook deliveries they call for, in one transaction.
@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from recordbase.core.events import Event, Operation
 from recordbase.storage.database import Connection, Database, Row
+from recordbase.storage.recordset import Recordset
 from recordbase.storage.sql import Prepared
 
 metadata = sa.MetaData()
@@ -166,10 +166,14 @@ class OutboxStore:
         )
 
     @cached_property
-    def _insert_unnest(self) -> Prepared:
-        arrays = [sa.bindparam(k, type_=postgresql.ARRAY(outbox.c[k].type)) for k in APPENDED]
-        rows = sa.func.unnest(*arrays).table_valued(*APPENDED).render_derived()
-        return self.database.prepare(sa.insert(outbox).from_select(list(APPENDED), sa.select(*rows.c)))
+    def _rows(self) -> Recordset:
+        return Recordset([(k, outbox.c[k].type) for k in APPENDED])
+
+    @cached_property
+    def _insert_together(self) -> Prepared:
+        """PostgreSQL: a batch's events in one statement (storage/recordset.py)."""
+        statement = sa.insert(outbox).from_select(list(APPENDED), sa.select(*self._rows.columns))
+        return self.database.prepare(statement)
 
     async def append(self, connection: Connection, events: Sequence[Event]) -> None:
         """Append a write's events in its transaction: one statement whatever their number."""
@@ -177,7 +181,7 @@ class OutboxStore:
             return
         rows = event_rows(events)
         if self.database.name == "postgresql" and len(rows) > 1:
-            await connection.execute(self._insert_unnest, {k: [r[k] for r in rows] for k in APPENDED})
+            await connection.execute(self._insert_together, self._rows.params(rows))
         else:
             await connection.execute_many(self._insert, rows)
 

@@ -13,7 +13,6 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from recordbase.core.events import Event
 from recordbase.core.schema import Entity, Field, Schema
@@ -23,12 +22,21 @@ from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database, Row
 from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
 from recordbase.storage.outbox import OutboxStore, append_after, event_params
+from recordbase.storage.recordset import Recordset
 from recordbase.storage.sql import Prepared
 
 Record = dict[str, Any]
 SYSTEM_COLUMNS = ("Id", "CreatedBy", "CreateTime", "UpdatedBy", "UpdateTime")
 ONE: sa.ColumnElement[int] = sa.literal_column("1")
 """A literal, not a parameter: every parameter of a batch statement comes from the rows."""
+
+
+@dataclass(frozen=True)
+class Together:
+    """A statement that writes many rows at once, and the recordset its rows are sent as."""
+
+    statement: Prepared
+    rows: Recordset
 
 
 @dataclass
@@ -152,31 +160,43 @@ class EntityShape:
             statement = statement.where(table.c[tables.REVISION] == sa.bindparam("_revision"))
         return statement
 
-    def insert_unnest(self) -> Prepared | None:
-        """PostgreSQL: `INSERT … SELECT * FROM unnest($1::type[], …)`, one array per column, so a whole
-        batch is one statement of twelve parameters (asyncpg's executemany sends one per row)."""
+    def insert_together(self) -> Together | None:
+        """PostgreSQL: `INSERT … SELECT … FROM json_to_recordset(…)`, so a whole batch is one
+        statement of one parameter (asyncpg's executemany sends one per row; storage/recordset.py)."""
         if self.database.name != "postgresql":
             return None
+        rows = self._recordset(("insert",), [(c.key, c.type) for c in self.table.columns])
+        statement = self.cached(
+            ("insert_together",),
+            lambda: sa.insert(self.table).from_select(list(rows.keys), sa.select(*rows.columns)),
+        )
+        return Together(statement, rows)
 
-        def build() -> sa.Executable:
-            rows = _unnest([(c.key, c.type) for c in self.table.columns])
-            return sa.insert(self.table).from_select(list(rows.c.keys()), sa.select(*rows.c))
-
-        return self.cached(("insert_unnest",), build)
-
-    def update_unnest(self, columns: tuple[str, ...]) -> Prepared | None:
-        """PostgreSQL: `UPDATE … FROM unnest(…) AS v(_id, …) WHERE Id = v._id`, one statement per group."""
+    def update_together(self, columns: tuple[str, ...]) -> Together | None:
+        """PostgreSQL: `UPDATE … FROM json_to_recordset(…) AS r WHERE Id = r._id`, one statement per group."""
         if self.database.name != "postgresql":
             return None
         table = self.table
+        rows = self._recordset(
+            ("update", *columns), [("_id", table.c.Id.type), *((key, table.c[key].type) for key in columns)]
+        )
 
         def build() -> sa.Executable:
-            rows = _unnest([("_id", table.c.Id.type), *((key, table.c[key].type) for key in columns)])
-            values: dict[Any, Any] = {table.c[key]: rows.c[key] for key in columns}
+            values: dict[Any, Any] = {table.c[key]: rows.column(key) for key in columns}
             values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
-            return sa.update(table).values(values).where(table.c.Id == rows.c["_id"])
+            return sa.update(table).values(values).where(table.c.Id == rows.column("_id"))
 
-        return self.cached(("update_unnest", *columns), build)
+        return Together(self.cached(("update_together", *columns), build), rows)
+
+    def _recordset(self, key: tuple[str, ...], columns: list[tuple[str, Any]]) -> Recordset:
+        found = self._recordsets.get(key)
+        if found is None:
+            found = self._recordsets[key] = Recordset(columns)
+        return found
+
+    @cached_property
+    def _recordsets(self) -> dict[tuple[str, ...], Recordset]:
+        return {}
 
     def taken(self, field: Field) -> Prepared:
         """Records holding any of a list of values of a unique field: `(value, Id)` rows."""
@@ -392,7 +412,7 @@ class RecordWriter:
     async def insert(
         self, entity: Entity, records: Sequence[Record], events: Sequence[Event] = (), *, last: bool = False
     ) -> None:
-        """One statement for all the records (`unnest` on PostgreSQL, `executemany` on SQLite), and
+        """One statement for all the records (`json_to_recordset` on PostgreSQL, `executemany` on SQLite), and
         their `events` in the outbox: in the same statement for one record on PostgreSQL. `last`: the
         transaction writes nothing after this (then a transaction of one insert needs no `BEGIN`)."""
         shape = self.shape(entity)
@@ -403,14 +423,12 @@ class RecordWriter:
                 run = self.connection.execute_last if last else self.connection.execute
                 await run(together, {**rows[0], **event_params(events[0])})
                 return
-            await self._write(shape.insert, shape.insert_unnest(), rows)
+            await self._write(shape.insert, shape.insert_together(), rows)
         await self.append_events(events)
 
-    async def _write(self, each: Prepared, together: Prepared | None, rows: list[dict[str, Any]]) -> None:
+    async def _write(self, each: Prepared, together: Together | None, rows: list[dict[str, Any]]) -> None:
         if together is not None and len(rows) > 1:
-            await self.connection.execute(
-                together, {key: [row[key] for row in rows] for key in together.names}
-            )
+            await self.connection.execute(together.statement, together.rows.params(rows))
         else:
             await self.connection.execute_many(each, rows)
 
@@ -430,7 +448,7 @@ class RecordWriter:
                 if await self._update_with_event(shape, columns, row, events[0]) is not None:
                     return
             for columns, rows in groups.items():
-                await self._write(shape.update(columns), shape.update_unnest(columns), rows)
+                await self._write(shape.update(columns), shape.update_together(columns), rows)
         await self.append_events(events)
 
     async def update_if_unchanged(
@@ -506,11 +524,6 @@ async def fetch_by_ids(connection: Connection, shape: EntityShape, ids: Collecti
     async with stale_schema_guard():
         rows = await connection.fetch(shape.select_by_ids, {"ids": sorted(ids)})
     return {row[0]: shape.decode(row) for row in rows}
-
-
-def _unnest(columns: list[tuple[str, Any]]) -> sa.TableValuedAlias:
-    arrays = [sa.bindparam(key, type_=postgresql.ARRAY(kind)) for key, kind in columns]
-    return sa.func.unnest(*arrays).table_valued(*(key for key, _ in columns)).render_derived()
 
 
 def _with_columns(shape: EntityShape, record: Record) -> dict[str, Any]:
