@@ -34,7 +34,7 @@ class Event:
     """One change. `position` is its place in the commit-ordered stream, set once it is dispatched.
 
     Never changed once made, but not a frozen dataclass: a batch makes one per record, and a frozen
-    dataclass takes six times as long to make (Python 3.11, docs/benchmarks.md "Batch writes")."""
+    dataclass takes six times as long to make (Python 3.11; docs/benchmarks.md, "Speed per request")."""
 
     id: str
     at: float

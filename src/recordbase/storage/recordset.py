@@ -3,10 +3,11 @@
 `INSERT … SELECT … FROM json_to_recordset(CAST($1 AS JSON)) AS r(c0 UUID, c1 TIMESTAMPTZ, …)`.
 asyncpg encodes an array parameter value by value, with two abstract-class checks on each (about
 a microsecond per value on the development machine: a third of a 1,000-record batch's CPU); orjson
-writes the same rows as one text at a fraction of that, and PostgreSQL reads it with no more CPU
-than the arrays (docs/benchmarks.md, "Batch writes"). The columns are named by position, so no
-field name is ever too long for an identifier, and each is typed, so every value arrives as its
-column's type reads the text (a decimal as it was written, never through a float).
+writes the same rows as one text for a third of that, and PostgreSQL reads it for about a quarter
+more than the arrays: less CPU in all (docs/benchmarks.md, "Speed per request", item 19). The
+columns are named by position, so no field name is ever too long for an identifier, and each is
+typed, so every value is read by its column type's own input (a decimal as it was written, never
+through a float).
 """
 
 from __future__ import annotations
