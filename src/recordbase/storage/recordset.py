@@ -27,9 +27,11 @@ ROWS = "_rows"
 
 
 class Recordset:
-    """Rows of the given keys and column types, as a table a statement selects from."""
+    """Rows of the given keys and column types, as a table a statement selects from. Every recordset
+    has two keys or more (a record's id and what is written), so `itemgetter` gives a tuple."""
 
     def __init__(self, columns: Sequence[tuple[str, TypeEngine[Any]]]) -> None:
+        assert len(columns) > 1, "a recordset names its rows' id and at least one column"
         self.keys = tuple(key for key, _ in columns)
         self._names = tuple(f"c{position}" for position in range(len(self.keys)))
         self._get = itemgetter(*self.keys)
@@ -48,8 +50,6 @@ class Recordset:
     def params(self, rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
         """The statement's parameter for these rows (each carries every key)."""
         names, get = self._names, self._get
-        if len(names) == 1:
-            return {ROWS: _json([{names[0]: get(row)} for row in rows])}
         return {ROWS: _json([dict(zip(names, get(row), strict=True)) for row in rows])}
 
 
