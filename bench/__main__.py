@@ -24,13 +24,17 @@ import uuid
 from pathlib import Path
 
 from bench.harness import (
+    POSTGRES_URL,
     ROOT,
     Figure,
+    Floor,
+    FloorFigure,
     Load,
     PocketBase,
     Recordbase,
     cpu,
     drop_schema,
+    floor_table,
     machine,
     markdown_table,
     raw_postgres,
@@ -56,6 +60,8 @@ LARGE_OPERATIONS = {
 }
 """Measured again on a second, larger table (`--large-rows`): a point read and an indexed query
 should cost the same at any size."""
+FLOOR_OPERATIONS = ("get", "insert", "update")
+"""Measured also on the floor of the stack (bench/_floor.py) and on PocketBase with its token."""
 PROBES = {
     "query": ("/api/EntityService/Item/query", {"limit": 1}),
     "batch": ("/api/EntityService/BulkItem/insert-batch", []),
@@ -121,6 +127,11 @@ def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
                 server=peer.pid,
             )
             print(f"  PocketBase {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request", flush=True)
+        for op in FLOOR_OPERATIONS:  # a superuser's token on every request, as recordbase has one
+            extra = (str(args.rows),) if op in ("get", "update") else ()
+            found[f"token_{op}"] = load = wrk(peer.url, f"pb_{op}", args.seconds, args.connections,
+                                              *extra, peer.token, server=peer.pid)  # fmt: skip
+            print(f"  PocketBase {op} with a token: {load.rps:,.1f}/s, {cpu(load)} CPU ms/request", flush=True)
         return found
     finally:
         peer.stop()
@@ -201,12 +212,17 @@ def raw_figures(args: argparse.Namespace, backend: str, workdir: Path) -> dict[s
             ids = raw_sqlite_build(path, count)
             for op in operations:
                 found[prefix + op] = raw_sqlite(path, op, args.seconds, ids, os.cpu_count() or 2)
+            if not prefix:
+                found |= floor_figures(args, {"FLOOR_SQLITE": str(path)}, ids, workdir)
             continue
         schema = "bench_raw_" + uuid.uuid4().hex[:12]
         ids = asyncio.run(raw_postgres_build(schema, count))
         try:
             for op in operations:
                 found[prefix + op] = raw_postgres(schema, op, args.seconds, ids, connections(args, op))
+            if not prefix:
+                database = {"FLOOR_POSTGRES": POSTGRES_URL, "FLOOR_SCHEMA": schema}
+                found |= floor_figures(args, database, ids, workdir)
         finally:
             asyncio.run(drop_schema(schema))
     for op, load in found.items():
@@ -214,10 +230,31 @@ def raw_figures(args: argparse.Namespace, backend: str, workdir: Path) -> dict[s
     return found
 
 
+def floor_figures(
+    args: argparse.Namespace, database: dict[str, str], ids: list[str], workdir: Path
+) -> dict[str, Load]:
+    """recordbase's single-record requests on the floor of its stack (bench/_floor.py), on the raw
+    driver's tables, served and loaded as recordbase is."""
+    ids_file = workdir / "ids-floor.txt"
+    ids_file.write_text("\n".join(ids) + "\n")
+    floor = Floor(workdir, database, workers=args.workers, pool_size=args.pool_size).start()
+    try:
+        found = {}
+        for op in FLOOR_OPERATIONS:
+            extra = (str(ids_file), "-") if op in ("get", "update") else ("-",)
+            found[f"floor_{op}"] = load = wrk(floor.url, f"rb_{op}", args.seconds, args.connections, *extra,
+                                              server=floor.pid, database="FLOOR_POSTGRES" in database)  # fmt: skip
+            print(f"  floor {op}: {load.rps:,.1f}/s, {cpu(load)} CPU ms/request", flush=True)
+        return found
+    finally:
+        floor.stop()
+
+
 def main() -> int:
     args = options()
     args.load_before = os.getloadavg()[0]
     figures: list[Figure] = []
+    floors: list[FloorFigure] = []
     with tempfile.TemporaryDirectory(prefix="rb-bench-") as temporary:
         workdir = Path(temporary)
         peer = {} if args.no_peer else peer_figures(args, workdir)
@@ -227,17 +264,23 @@ def main() -> int:
             figures += [
                 Figure(backend, label(op, args), load, raw.get(op), peer.get(op)) for op, load in mine.items()
             ]
-    table = markdown_table(figures)
-    print(table)
+            floors += [
+                FloorFigure(backend, OPERATIONS[op], mine[op], raw[f"floor_{op}"], peer.get(op),
+                            peer.get(f"token_{op}"))  # fmt: skip
+                for op in FLOOR_OPERATIONS
+                if op in mine
+            ]
+    table, floors_table = markdown_table(figures), floor_table(floors)
+    print(table, floors_table, sep="\n\n")
     failed = sum(f.recordbase.errors for f in figures)
     if not args.smoke:
-        write_docs(args, table)
+        write_docs(args, table, floors_table)
     if failed:
         print(f"{failed} answers were not 2xx", file=sys.stderr)
     return 1 if failed else 0
 
 
-def write_docs(args: argparse.Namespace, table: str) -> None:
+def write_docs(args: argparse.Namespace, table: str, floors_table: str) -> None:
     command = (
         f"python -m bench --rows {args.rows} --large-rows {args.large_rows} --seconds {args.seconds:g}"
         f" --workers {args.workers}"
@@ -263,6 +306,14 @@ def write_docs(args: argparse.Namespace, table: str) -> None:
             "",
             "`x raw` and `x PocketBase` are recordbase's throughput divided by theirs (the aim: at least 0.5 "
             "and at least 1.0). Readings: see *Harness: reading the figures* below.",
+            "",
+            "The single-record requests on the floor of the stack, in the same run: bench/_floor.py answers "
+            "the same URLs and bodies with uvicorn + Starlette + the raw driver + orjson, on the raw "
+            "driver's tables, served and loaded as recordbase is (no token check, validation, permissions, "
+            "change events or metrics; one statement each). PocketBase with a token: the same requests "
+            "with its superuser's token, as recordbase's carry an admin's.",
+            "",
+            floors_table,
         ]
 
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -197,7 +198,7 @@ def main() -> int:
     if args.smoke:
         args.rows, args.requests, args.rounds = 1000, 50, 1
     for backend in args.backend or ["sqlite", "postgres"]:
-        asyncio.run(run(backend, args))
+        uvloop.run(run(backend, args))  # the loop `recordbase serve` runs on (uvicorn's choice)
     return 0
 
 

@@ -264,6 +264,41 @@ class PocketBase:
         stop(self.process)
 
 
+@dataclass
+class Floor:
+    """bench/_floor.py under uvicorn as recordbase is served (workers, uvloop, httptools, no access
+    log), on the raw driver's tables: the same requests with nothing of recordbase in them."""
+
+    workdir: Path
+    database: dict[str, str]
+    """`FLOOR_SQLITE` (a file) or `FLOOR_POSTGRES` and `FLOOR_SCHEMA`."""
+    workers: int = 2
+    pool_size: int = 10
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> Floor:
+        log = (self.workdir / "floor.log").open("wb")
+        command = [sys.executable, "-m", "uvicorn", "bench._floor:app", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--workers", str(self.workers), "--no-access-log",
+                   "--log-level", "warning", "--timeout-worker-healthcheck", "60"]  # fmt: skip
+        env = {**os.environ, **self.database, "FLOOR_POOL": str(self.pool_size)}
+        self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
+        wait_until_up(f"{self.url}/readyz")
+        return self
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
 def pb_collection(name: str) -> dict[str, Any]:
     fields = [
         {"name": "name", "type": "text", "required": True},
@@ -574,6 +609,35 @@ class Figure:
     recordbase: Load
     raw: Load | None = None
     peer: Load | None = None
+
+
+@dataclass(frozen=True)
+class FloorFigure:
+    """One row of the floor table: recordbase, the floor of its stack and PocketBase, with and
+    without a token, on the same single-record request."""
+
+    backend: str
+    operation: str
+    recordbase: Load
+    floor: Load
+    peer: Load | None = None
+    peer_with_token: Load | None = None
+
+
+def floor_table(figures: list[FloorFigure]) -> str:
+    lines = [
+        "| backend | operation | recordbase | CPU ms/req | floor | floor CPU ms/req | x floor"
+        " | floor x PocketBase | x PocketBase | PocketBase with a token | x PocketBase with a token |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for f in figures:
+        lines.append(
+            f"| {f.backend} | {f.operation} | {rate(f.recordbase)} | {cpu(f.recordbase)} | {rate(f.floor)} "
+            f"| {cpu(f.floor)} | {ratio(f.recordbase, f.floor)} | {ratio(f.floor, f.peer)} "
+            f"| {ratio(f.recordbase, f.peer)} | {rate(f.peer_with_token)} "
+            f"| {ratio(f.recordbase, f.peer_with_token)} |"
+        )
+    return "\n".join(lines)
 
 
 def ratio(mine: Load, other: Load | None) -> str:

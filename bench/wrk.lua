@@ -8,6 +8,7 @@
 --   rb_update IDS_FILE TOKEN POST /update/{id}: a random Item's qty
 --   rb_batch TOKEN          POST /insert-batch: 1,000 BulkItems
 --   pb_get N / pb_list / pb_query / pb_insert / pb_batch   the same on PocketBase (ids r%014d, 1..N)
+--   pb_get N TOKEN / pb_insert TOKEN / pb_update N TOKEN    the same with PocketBase's token on each request
 
 local counter = 0
 local threads = {}
@@ -56,10 +57,12 @@ function init(args)
     entity = args[3] or entity
   elseif mode == "pb_get" or mode == "pb_update" then
     nids = tonumber(args[2])
-    token = nil
+    token = args[3]
   end
   if mode:sub(1, 3) == "rb_" then
     wrk.headers["Authorization"] = "Bearer " .. token
+  elseif token then
+    wrk.headers["Authorization"] = token
   end
   if mode == "rb_insert" or mode == "pb_insert" then
     body = row_json(1)
