@@ -180,6 +180,8 @@ async def measure(backend: str, op: str, call: Callable[[], Awaitable[tuple[int,
     )
     if profiler:
         stats = pstats.Stats(profiler)
+        if args.dump:
+            stats.dump_stats(args.dump)
         stats.sort_stats(args.sort).print_stats(args.lines)
 
 
@@ -194,6 +196,7 @@ def main() -> int:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--lines", type=int, default=40)
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--dump", type=Path, help="with --profile: write the profile's statistics to this file")
     args = parser.parse_args()
     if args.smoke:
         args.rows, args.requests, args.rounds = 1000, 50, 1

@@ -110,12 +110,17 @@ class Settings(BaseSettings):
     )
 
     events_poll_interval: float = Field(
-        1.0, gt=0, le=60, description="Seconds between looks for events and due webhook deliveries "
-        "written by other processes (a process's own writes are seen at once)."
+        1.0,
+        gt=0,
+        le=60,
+        description="Seconds between looks for events and due webhook deliveries "
+        "written by other processes (a process's own writes are seen at once).",
     )
     events_retention: int = Field(
-        7 * 86400, ge=0, description="Seconds dispatched events are kept (for `Last-Event-ID` resumes and "
-        "the delivery log); 0 keeps them forever."
+        7 * 86400,
+        ge=0,
+        description="Seconds dispatched events are kept (for `Last-Event-ID` resumes and "
+        "the delivery log); 0 keeps them forever.",
     )
     events_heartbeat: float = Field(
         15.0, gt=0, le=300, description="Seconds between keep-alive comments on an idle event stream."

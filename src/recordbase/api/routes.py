@@ -426,8 +426,9 @@ def pipeliner_op(
                      described_names=BY_NAME, **more)  # type: ignore[arg-type]  # fmt: skip
 
 
-def pipeliner_webhooks(method: str, tail: str, handler: Handler, name: str, summary: str, data: Shape,
-                       **more: object) -> Operation:
+def pipeliner_webhooks(
+    method: str, tail: str, handler: Handler, name: str, summary: str, data: Shape, **more: object
+) -> Operation:
     return Operation(method, "/entities/Webhooks" + tail, pipeliner(handler), f"pipeliner_webhooks_{name}",
                      summary, "Pipeliner Webhooks", pipeliner_answer(data), dialect=PIPELINER,
                      errors=PIPELINER_ERRORS, error_body="PipelinerError", **more)  # type: ignore[arg-type]  # fmt: skip

@@ -20,7 +20,7 @@ from recordbase.errors import FieldError, RecordReferenced, StaleSchema, Validat
 from recordbase.storage import codecs, tables
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database, Row
-from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
+from recordbase.storage.errors import ErrorTranslation, ForeignKeyViolation, UndefinedObject, UniqueViolation
 from recordbase.storage.outbox import OutboxStore, append_after, event_params
 from recordbase.storage.recordset import Recordset
 from recordbase.storage.sql import Prepared
@@ -559,10 +559,10 @@ def _field_for_constraint(entity: Entity, constraint: str) -> Field | None:
     return None
 
 
-@asynccontextmanager
-async def stale_schema_guard() -> AsyncIterator[None]:
+class stale_schema_guard(ErrorTranslation):  # noqa: N801  (used as a function)
     """A missing table or column means another process changed the schema: say so, so the caller reloads."""
-    try:
-        yield
-    except UndefinedObject as error:
-        raise StaleSchema(str(error)) from error
+
+    __slots__ = ()
+
+    def translate(self, error: BaseException) -> Exception | None:
+        return StaleSchema(str(error)) if isinstance(error, UndefinedObject) else None

@@ -19,9 +19,9 @@ import re
 import sqlite3
 import struct
 import zlib
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +33,7 @@ from sqlalchemy.sql import ClauseElement
 
 from recordbase.settings import Settings
 from recordbase.storage.database import Row, Statement, bind_many
-from recordbase.storage.errors import ForeignKeyViolation, UndefinedObject, UniqueViolation
+from recordbase.storage.errors import ErrorTranslation, ForeignKeyViolation, UndefinedObject, UniqueViolation
 from recordbase.storage.sql import Prepared, prepare
 
 PRAGMAS = (
@@ -236,23 +236,22 @@ def _begin_waiting(raw: sqlite3.Connection) -> None:
         raw.execute("PRAGMA busy_timeout=0")
 
 
-@contextmanager
-def translate_errors() -> Iterator[None]:
+class translate_errors(ErrorTranslation):  # noqa: N801  (used as a function: `with translate_errors():`)
     """Turn sqlite3's errors into storage errors that say what went wrong."""
-    try:
-        yield
-    except sqlite3.IntegrityError as error:
-        text = str(error)
-        unique = UNIQUE_FAILED.search(text)
-        if unique:
-            raise UniqueViolation(unique.group(1)) from error
-        if "FOREIGN KEY" in text:
-            raise ForeignKeyViolation(text) from error
-        raise
-    except sqlite3.OperationalError as error:
-        if "no such" in str(error) or "has no column" in str(error):
-            raise UndefinedObject(str(error)) from error
-        raise
+
+    __slots__ = ()
+
+    def translate(self, error: BaseException) -> Exception | None:
+        if isinstance(error, sqlite3.IntegrityError):
+            text = str(error)
+            unique = UNIQUE_FAILED.search(text)
+            if unique:
+                return UniqueViolation(unique.group(1))
+            return ForeignKeyViolation(text) if "FOREIGN KEY" in text else None
+        if isinstance(error, sqlite3.OperationalError):
+            text = str(error)
+            return UndefinedObject(text) if "no such" in text or "has no column" in text else None
+        return None
 
 
 class _Reading:

@@ -72,8 +72,13 @@ def downgrade() -> None:
     with op.batch_alter_table("rb_tokens") as batch:
         batch.drop_column("scopes")
     for name in (
-        "rb_audit", "rb_revocations", "rb_refresh_tokens", "rb_role_assignments", "rb_roles",
-        "rb_group_members", "rb_principal_secrets",
+        "rb_audit",
+        "rb_revocations",
+        "rb_refresh_tokens",
+        "rb_role_assignments",
+        "rb_roles",
+        "rb_group_members",
+        "rb_principal_secrets",
     ):
         op.drop_table(name)
     op.execute("DELETE FROM rb_meta WHERE key = 'security_version'")
