@@ -89,3 +89,26 @@ async def test_schema_change_appends_one_event(api: Api) -> None:
     await note_entity(api)
     found = [e for e in await events(api, records_only=False) if e.operation.value == "schema_changed"]
     assert [(e.entity, e.fields) for e in found] == [("Note", ("entity.create",))]
+
+
+async def test_pending_events_are_found_through_an_index_each_backend_reads(api: Api) -> None:
+    """SQLite reads pending events through the unique index on `position` (NULL entries in `seq` order,
+    migration 0005), so it keeps no partial index on them, which every append would also write;
+    PostgreSQL keeps and reads that partial index. The dispatcher's query sorts nothing either way."""
+    await note_entity(api)
+    assert (await api.post(f"{BASE}/insert", json={"title": "a"})).status_code == 200
+    database = api.services.database
+    sql = "SELECT seq, id, fields FROM rb_outbox WHERE position IS NULL ORDER BY seq LIMIT 10"
+    async with database.read() as connection:
+        if database.name == "sqlite":
+            names = sa.text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rb_outbox'")
+            indexes = {str(row[0]) for row in await connection.fetch(names)}
+            steps = await connection.fetch(sa.text("EXPLAIN QUERY PLAN " + sql))
+            plan = " ".join(str(row[-1]) for row in steps)
+            assert "rb_outbox_pending" not in indexes, indexes
+            assert "(position=?)" in plan and "TEMP B-TREE" not in plan, plan
+        else:
+            names = sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'rb_outbox'"
+                            " AND schemaname = current_schema()")  # fmt: skip
+            indexes = {str(row[0]) for row in await connection.fetch(names)}
+            assert "rb_outbox_pending" in indexes, indexes

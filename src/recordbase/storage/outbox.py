@@ -193,7 +193,8 @@ class OutboxStore:
     @cached_property
     def _pending(self) -> Prepared:
         query = sa.select(outbox.c.seq, *EVENT_COLUMNS).where(outbox.c.position.is_(None))
-        # The partial index on pending events makes this a short seek.
+        # A short seek: PostgreSQL's partial index on pending events, SQLite's unique index on `position`
+        # (its NULL entries are in `seq` order: migration 0005).
         return self.database.prepare(query.order_by(outbox.c.seq).limit(sa.bindparam("limit")), point=True)
 
     @cached_property
