@@ -129,9 +129,11 @@ def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
             print(f"  PocketBase {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request", flush=True)
         for op in FLOOR_OPERATIONS:  # a superuser's token on every request, as recordbase has one
             extra = (str(args.rows),) if op in ("get", "update") else ()
-            found[f"token_{op}"] = load = wrk(peer.url, f"pb_{op}", args.seconds, args.connections,
-                                              *extra, peer.token, server=peer.pid)  # fmt: skip
-            print(f"  PocketBase {op} with a token: {load.rps:,.1f}/s, {cpu(load)} CPU ms/request", flush=True)
+            load = wrk(
+                peer.url, f"pb_{op}", args.seconds, args.connections, *extra, peer.token, server=peer.pid
+            )
+            found[f"token_{op}"] = load
+            print(f"  PocketBase {op} with a token: {load.rps:,.1f}/s, {cpu(load)} CPU ms/req", flush=True)
         return found
     finally:
         peer.stop()
@@ -242,8 +244,10 @@ def floor_figures(
         found = {}
         for op in FLOOR_OPERATIONS:
             extra = (str(ids_file), "-") if op in ("get", "update") else ("-",)
-            found[f"floor_{op}"] = load = wrk(floor.url, f"rb_{op}", args.seconds, args.connections, *extra,
-                                              server=floor.pid, database="FLOOR_POSTGRES" in database)  # fmt: skip
+            on_postgres = "FLOOR_POSTGRES" in database
+            load = wrk(floor.url, f"rb_{op}", args.seconds, args.connections, *extra, server=floor.pid,
+                       database=on_postgres)  # fmt: skip
+            found[f"floor_{op}"] = load
             print(f"  floor {op}: {load.rps:,.1f}/s, {cpu(load)} CPU ms/request", flush=True)
         return found
     finally:
@@ -265,8 +269,14 @@ def main() -> int:
                 Figure(backend, label(op, args), load, raw.get(op), peer.get(op)) for op, load in mine.items()
             ]
             floors += [
-                FloorFigure(backend, OPERATIONS[op], mine[op], raw[f"floor_{op}"], peer.get(op),
-                            peer.get(f"token_{op}"))  # fmt: skip
+                FloorFigure(
+                    backend,
+                    OPERATIONS[op],
+                    mine[op],
+                    raw[f"floor_{op}"],
+                    peer.get(op),
+                    peer.get(f"token_{op}"),
+                )
                 for op in FLOOR_OPERATIONS
                 if op in mine
             ]

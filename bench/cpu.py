@@ -17,6 +17,7 @@ import asyncio
 import cProfile
 import pstats
 import random
+import sqlite3
 import sys
 import tempfile
 import time
@@ -33,8 +34,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import POSTGRES_URL, rows, schema_file  # noqa: E402
+from recordbase.api.http import JSONResponse  # noqa: E402
 from recordbase.app import create_app  # noqa: E402
 from recordbase.core.actors import SYSTEM_ACTOR_ID  # noqa: E402
+from recordbase.core.expand import plain  # noqa: E402
 from recordbase.schemafile import load_document  # noqa: E402
 from recordbase.settings import Settings  # noqa: E402
 
@@ -145,6 +148,10 @@ async def run(backend: str, args: argparse.Namespace) -> None:
                 token = await app.state.services.tokens.create_admin_token("bench")
                 client = Asgi(app, token)
                 ids = await seed(client, args.rows)
+                if args.layers or args.smoke:
+                    await layers(app, client, ids, backend, args)
+                if args.layers:
+                    return
                 ops = operations(client, ids)
                 for op in args.op or OPERATIONS:
                     await measure(backend, op, ops[op], args)
@@ -153,6 +160,92 @@ async def run(backend: str, args: argparse.Namespace) -> None:
                 connection = await asyncpg.connect(POSTGRES_URL)
                 await connection.execute(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE')
                 await connection.close()
+
+
+async def layers(app: Any, client: Asgi, ids: list[str], backend: str, args: argparse.Namespace) -> None:
+    """A get by id and an insert, each measured whole and then without its outer layers, one after
+    the other: what each layer adds to a request (`--layers`). The innermost is the driver alone
+    running the store's statement on a connection of its own (get) or an empty write transaction
+    (insert: `BEGIN`, `COMMIT` and the locks)."""
+    services = app.state.services
+    records, store = services.records, services.records.store
+    schema = records.schemas.current
+    item, bulk = schema.find_entity("Item"), schema.find_entity("BulkItem")
+    actor = await services.auth.authenticate_bearer(client.auth[1].decode().removeprefix("Bearer "))
+    row = rows(1, 1)[0]
+    statement, _ = store.shape(schema, item).select_by_id.bind({"id": ids[0]})
+    driver, close = await driver_fetch(services, statement)
+
+    async def get_json() -> None:
+        entity, record = await records.get("Item", random.choice(ids), 0, actor)
+        JSONResponse(plain(entity, record, 0, actor.permissions))
+
+    async def insert_json() -> None:
+        entity, record = await records.insert("BulkItem", dict(row), actor, 0)
+        JSONResponse(plain(entity, record, 0, actor.permissions))
+
+    async def empty_write() -> None:
+        async with store.writer(schema):
+            pass
+
+    steps = {
+        "get": [
+            ("request through the ASGI app", operations(client, ids)["get"]),
+            ("service and JSON, no HTTP", get_json),
+            ("service (records.get)", lambda: records.get("Item", random.choice(ids), 0, actor)),
+            ("store (fetch_by_ids)", lambda: store.fetch_by_ids(schema, item, [random.choice(ids)])),
+            ("driver: the store's statement", lambda: driver(random.choice(ids))),
+        ],
+        "insert": [
+            ("request through the ASGI app", operations(client, ids)["insert"]),
+            ("service and JSON, no HTTP", insert_json),
+            ("service (records.insert)", lambda: records.insert("BulkItem", dict(row), actor, 0)),
+            ("an empty write transaction", empty_write),
+        ],
+    }
+    assert bulk is not None
+    try:
+        for op, chain in steps.items():
+            figures = [(name, await least_cpu(call, args)) for name, call in chain]
+            for name, micros in figures:
+                print(f"{backend:8} {op:7} {name:32} CPU µs/req: {micros:8.1f}", flush=True)
+    finally:
+        await close()
+
+
+async def least_cpu(call: Callable[[], Awaitable[Any]], args: argparse.Namespace) -> float:
+    for _ in range(min(args.requests, 100)):
+        await call()
+    best = float("inf")
+    for _ in range(args.rounds):
+        began = time.process_time()
+        for _ in range(args.requests):
+            await call()
+        best = min(best, (time.process_time() - began) / args.requests * 1e6)
+    return best
+
+
+async def driver_fetch(services: Any, statement: str) -> tuple[Callable[[str], Awaitable[Any]], Any]:
+    """The statement on a driver connection of the bench's own: sqlite3 on the loop, or asyncpg."""
+    settings = services.settings
+    if not settings.is_postgres:
+        path = settings.resolved_database_url.removeprefix("sqlite:///")
+        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+        async def fetch_sqlite(key: str) -> Any:
+            return connection.execute(statement, (key,)).fetchall()
+
+        async def close_sqlite() -> None:
+            connection.close()
+
+        return fetch_sqlite, close_sqlite
+    raw = await asyncpg.connect(POSTGRES_URL, server_settings={"search_path": settings.database_schema})
+    await raw.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
+
+    async def fetch_postgres(key: str) -> Any:
+        return await raw.fetch(statement, key)
+
+    return fetch_postgres, raw.close
 
 
 async def measure(backend: str, op: str, call: Callable[[], Awaitable[tuple[int, bytes]]], args: Any) -> None:
@@ -196,7 +289,10 @@ def main() -> int:
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--lines", type=int, default=40)
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--dump", type=Path, help="with --profile: write the profile's statistics to this file")
+    parser.add_argument(
+        "--layers", action="store_true", help="what each layer adds to a get by id and an insert"
+    )
+    parser.add_argument("--dump", type=Path, help="with --profile: write its statistics to this file")
     args = parser.parse_args()
     if args.smoke:
         args.rows, args.requests, args.rounds = 1000, 50, 1
