@@ -485,7 +485,8 @@ async def _write_together(
     then the transaction's last statement)."""
     kind = slots[0].item.op if events else None
     inserts = [s.record for s in slots if s.item.op is Op.INSERT and s.record is not None]
-    await writer.insert(entity, inserts, events if kind is Op.INSERT else (), last=kind is Op.INSERT)
+    if inserts:
+        await writer.insert(entity, inserts, events if kind is Op.INSERT else (), last=kind is Op.INSERT)
     updated = [s for s in slots if s.item.op is Op.UPDATE and s.key]
     if len(updated) == 1 and updated[0].expected is not None:  # read ahead: written if unchanged
         slot = updated[0]
@@ -493,10 +494,12 @@ async def _write_together(
             entity, slot.key or "", slot.changes, slot.expected or 0,
             events if kind is Op.UPDATE else (), last=kind is Op.UPDATE,
         )  # fmt: skip
-    else:
+    elif updated:
         updates = [(s.key, s.changes) for s in updated if s.key]
         await writer.update_many(entity, updates, events if kind is Op.UPDATE else ())
-    await writer.delete(entity, [s.key for s in slots if s.item.op is Op.DELETE and s.key])
+    deleted = [s.key for s in slots if s.item.op is Op.DELETE and s.key]
+    if deleted:
+        await writer.delete(entity, deleted)
     if kind is Op.DELETE:
         await writer.append_events(events)
 

@@ -6,8 +6,8 @@ names (`Id`, `CreatedBy`, `CreateTime`, `UpdatedBy`, `UpdateTime`, `Revision`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -542,21 +542,26 @@ def _with_columns(shape: EntityShape, record: Record) -> dict[str, Any]:
     return values
 
 
-@contextmanager
-def constraint_errors(entity: Entity) -> Iterator[None]:
+class constraint_errors(ErrorTranslation):  # noqa: N801  (used as a function)
     """Map a unique or foreign-key violation the database caught to the field it concerns."""
-    try:
-        yield
-    except UniqueViolation as error:
-        field = _field_for_constraint(entity, error.constraint)
-        name = field.name if field else "?"
-        raise ValidationFailed(
-            [FieldError(name, "NOT_UNIQUE", f"Field '{name}' must be unique; the value is already used.")]
-        ) from error
-    except ForeignKeyViolation as error:
-        raise ValidationFailed(
-            [FieldError("?", "RELATION_NOT_FOUND", "A related record does not exist.")]
-        ) from error
+
+    __slots__ = ("entity",)
+
+    def __init__(self, entity: Entity) -> None:
+        self.entity = entity
+
+    def translate(self, error: BaseException) -> Exception | None:
+        if isinstance(error, UniqueViolation):
+            field = _field_for_constraint(self.entity, error.constraint)
+            name = field.name if field else "?"
+            return ValidationFailed(
+                [FieldError(name, "NOT_UNIQUE", f"Field '{name}' must be unique; the value is already used.")]
+            )
+        if isinstance(error, ForeignKeyViolation):
+            return ValidationFailed(
+                [FieldError("?", "RELATION_NOT_FOUND", "A related record does not exist.")]
+            )
+        return None
 
 
 def _field_for_constraint(entity: Entity, constraint: str) -> Field | None:
