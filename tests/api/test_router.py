@@ -69,19 +69,35 @@ def test_a_parameter_never_takes_an_empty_segment() -> None:
 
 
 def test_what_the_index_cannot_place_is_always_a_candidate() -> None:
-    mixed = Route("/openapi/{dialect}.json", endpoint)
     path = Route("/files/{rest:path}", endpoint)
     root = Mount("", routes=[])
     socket = WebSocketRoute("/ws", endpoint)
     literal = Route("/x", endpoint)
-    table: list[BaseRoute] = [mixed, literal, path, root, socket]
+    table: list[BaseRoute] = [literal, path, root, socket]
     assert candidates(table, "/x") == table
-    assert candidates(table, "/y/z") == [mixed, path, root, socket]
-    assert [template_segments(t) for t in ("/a/{b}/{c:int}", "/{d}.json", "/{e:path}")] == [
+    assert candidates(table, "/y/z") == [path, root, socket]
+    assert [template_segments(t) for t in ("/a/{b}/{c:int}", "/{d}.json", "/{e:path}", "/{f}.{g:path}")] == [
         ("a", None, None),
+        (None,),
         None,
         None,
     ]
+
+
+def test_text_mixed_with_a_parameter_is_placed_as_a_parameter() -> None:
+    """`{dialect}.json` takes exactly one non-empty segment: a candidate for that segment only, and
+    its own regex decides (`x.yaml` is a candidate the route then refuses)."""
+    mixed = Route("/openapi/{dialect}.json", endpoint)
+    two = Route("/v/{major:int}.{minor:int}", endpoint)
+    literal = Route("/openapi/x", endpoint)
+    table: list[BaseRoute] = [mixed, two, literal]
+    assert candidates(table, "/openapi/uipath.json") == [mixed]
+    assert candidates(table, "/openapi/x") == [mixed, literal]
+    assert candidates(table, "/openapi/x.yaml") == [mixed]
+    assert candidates(table, "/openapi") == []
+    assert candidates(table, "/openapi/a/b.json") == []
+    assert candidates(table, "/v/1.2") == [two]
+    assert candidates(table, "/x/uipath.json") == []
 
 
 def test_a_mount_is_a_candidate_below_its_prefix_only() -> None:
@@ -203,9 +219,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[BaseRoute]:
 
 
 @pytest.mark.usefixtures("handled")
-async def test_a_record_read_tries_three_routes(counted: list[BaseRoute]) -> None:
-    """The point of the index: a record read meets the route it takes, the mount above it and the
-    OpenAPI dialect route (`{dialect}.json`, which the index cannot place), not the whole table."""
+async def test_a_record_read_tries_two_routes(counted: list[BaseRoute]) -> None:
+    """The point of the index: a record read meets the route it takes and the mount above it, not the
+    whole table (nor the OpenAPI dialect route `{dialect}.json`, placed by its one segment)."""
     uuid = SAMPLES[-1]
     reads = (
         f"/api/EntityService/Item/read/{uuid}",
@@ -216,7 +232,7 @@ async def test_a_record_read_tries_three_routes(counted: list[BaseRoute]) -> Non
         counted.clear()
         found = await dispatch(served(), "GET", path)
         assert isinstance(found, tuple) and found[2] is True, path
-        assert len(counted) <= 3, [getattr(route, "path", route) for route in counted]
+        assert len(counted) <= 2, [getattr(route, "path", route) for route in counted]
     counted.clear()
     await dispatch(Router(linear(served().routes)), "GET", reads[0])
     assert len(counted) > 10  # what Starlette's linear scan tries for the same read

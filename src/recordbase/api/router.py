@@ -7,10 +7,10 @@ order and with Starlette's rules: the first full match answers, else the first p
 When neither is found, Starlette's own router takes the request (redirect_slashes, the default
 404): a route the index left out cannot match, so it finds what Starlette would.
 
-The index only ever leaves out routes that cannot match. A template segment is a literal or a
-whole-segment parameter of a one-segment convertor; a route with any other segment (a `:path`
-parameter, text mixed with a parameter such as `{dialect}.json`), a root mount, and anything
-neither a `Route` nor a `Mount` are candidates for every path.
+The index only ever leaves out routes that cannot match. A template segment is a literal, or
+parameters of one-segment convertors (`{id}`, also mixed with text as in `{dialect}.json`), which
+take one non-empty segment; a route with any other segment (a `:path` parameter), a root mount,
+and anything neither a `Route` nor a `Mount` are candidates for every path.
 """
 
 from __future__ import annotations
@@ -31,16 +31,20 @@ Segments = tuple[str | None, ...]
 
 
 def template_segments(template: str) -> Segments | None:
-    """The segments of a route template; None when one of them cannot be indexed."""
+    """The segments of a route template; None when one of them cannot be indexed.
+
+    A segment with parameters whose convertors all take one segment (`{id}`, `{dialect}.json`) is
+    indexed as a parameter: it takes exactly one non-empty segment, and the route's own `matches`
+    checks the rest (the index may only ever keep a route that cannot match, never leave one out)."""
     found: list[str | None] = []
     for part in template[1:].split("/"):
-        parameter = PARAM_REGEX.fullmatch(part)
-        if parameter and (parameter.group(2) or ":str")[1:] in ONE_SEGMENT_CONVERTORS:
-            found.append(None)
-        elif "{" in part:
-            return None
-        else:
+        convertors = [(match.group(2) or ":str")[1:] for match in PARAM_REGEX.finditer(part)]
+        if not convertors:
             found.append(part)
+        elif all(c in ONE_SEGMENT_CONVERTORS for c in convertors):
+            found.append(None)
+        else:
+            return None
     return tuple(found)
 
 
