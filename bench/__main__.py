@@ -87,9 +87,14 @@ def options() -> argparse.Namespace:
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgres"], help="default: both")
     parser.add_argument("--no-peer", action="store_true", help="skip PocketBase")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument(
+        "--warmup", type=float, help="seconds of unmeasured load before each figure (default 2; smoke 0)"
+    )
     args = parser.parse_args()
     args.rows = args.rows or (2000 if args.smoke else 100_000)
     args.seconds = args.seconds or (1.0 if args.smoke else 10.0)
+    if args.warmup is None:
+        args.warmup = 0.0 if args.smoke else 2.0
     if args.large_rows is None:
         args.large_rows = 5000 if args.smoke else 1_000_000
     return args
@@ -125,13 +130,13 @@ def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
                 *extra,
                 per_request=per_request(op),
                 server=peer.pid,
+                warmup=args.warmup,
             )
             print(f"  PocketBase {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request", flush=True)
         for op in FLOOR_OPERATIONS:  # a superuser's token on every request, as recordbase has one
             extra = (str(args.rows),) if op in ("get", "update") else ()
-            load = wrk(
-                peer.url, f"pb_{op}", args.seconds, args.connections, *extra, peer.token, server=peer.pid
-            )
+            load = wrk(peer.url, f"pb_{op}", args.seconds, args.connections, *extra, peer.token,
+                       server=peer.pid, warmup=args.warmup)  # fmt: skip
             found[f"token_{op}"] = load
             print(f"  PocketBase {op} with a token: {load.rps:,.1f}/s, {cpu(load)} CPU ms/req", flush=True)
         return found
@@ -173,6 +178,7 @@ def recordbase_figures(args: argparse.Namespace, backend: str, workdir: Path) ->
                 per_request=per_request(op),
                 server=server.pid,
                 database=backend == "postgres",
+                warmup=args.warmup,
             )
             print(
                 f"  recordbase/{backend} {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request",
@@ -197,7 +203,7 @@ def large_figures(args: argparse.Namespace, server: Recordbase, workdir: Path) -
         extra = (str(ids_file), server.token) if op == "get" else (server.token,)
         found[f"large_{op}"] = load = wrk(
             server.url, f"rb_{op}", args.seconds, args.connections, *extra, "BigItem",
-            server=server.pid, database=server.backend == "postgres",
+            server=server.pid, database=server.backend == "postgres", warmup=args.warmup,
         )  # fmt: skip
         print(f"  recordbase/{server.backend} {op}, {args.large_rows:,} rows: {load.rps:,.1f}/s", flush=True)
     return found
@@ -246,7 +252,7 @@ def floor_figures(
             extra = (str(ids_file), "-") if op in ("get", "update") else ("-",)
             on_postgres = "FLOOR_POSTGRES" in database
             load = wrk(floor.url, f"rb_{op}", args.seconds, args.connections, *extra, server=floor.pid,
-                       database=on_postgres)  # fmt: skip
+                       database=on_postgres, warmup=args.warmup)  # fmt: skip
             found[f"floor_{op}"] = load
             print(f"  floor {op}: {load.rps:,.1f}/s, {cpu(load)} CPU ms/request", flush=True)
         return found
@@ -293,7 +299,7 @@ def main() -> int:
 def write_docs(args: argparse.Namespace, table: str, floors_table: str) -> None:
     command = (
         f"python -m bench --rows {args.rows} --large-rows {args.large_rows} --seconds {args.seconds:g}"
-        f" --workers {args.workers}"
+        f" --warmup {args.warmup:g} --workers {args.workers}"
     )
     with replaced_section(args.output, "Harness") as lines:
         lines += [
@@ -305,8 +311,10 @@ def write_docs(args: argparse.Namespace, table: str, floors_table: str) -> None:
             f"{os.getloadavg()[0]:.2f} when it ended (the run's own load included).",
             f"recordbase: {args.workers} worker processes, database pool {args.pool_size} per worker, "
             f"bearer token on every request, `expansionLevel=0`. Load: {args.connections} connections "
-            f"({args.batch_connections} for insert-batch), {args.seconds:g} s per figure, {args.rows:,} rows "
-            "(100 categories, index on `category`). Raw driver: the same statements on a table of the same "
+            f"({args.batch_connections} for insert-batch), {args.seconds:g} s per figure after "
+            f"{args.warmup:g} s of the same load not measured, {args.rows:,} rows (100 categories, index "
+            "on `category`; on PostgreSQL analyzed and checkpointed after loading, recordbase's and the raw "
+            "driver's alike). Raw driver: the same statements on a table of the same "
             f"shape and data: sqlite3 in {os.cpu_count()} processes, asyncpg with the same connections. "
             f"Rows marked {args.large_rows:,}: the same get and query on a second table of that many rows "
             "(no PocketBase figure). "
