@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -247,8 +247,16 @@ class PocketBase:
         subprocess.run([binary, "superuser", "upsert", PB_USER, PB_PASSWORD, "--dir", str(data)],
                        check=True, capture_output=True, timeout=60)  # fmt: skip
         log = (self.workdir / "pocketbase.log").open("wb")
-        command = [binary, "serve", "--http", f"127.0.0.1:{self.port}", "--dir", str(data),
-                   "--migrationsDir", str(data / "pb_migrations")]  # fmt: skip
+        command = [
+            binary,
+            "serve",
+            "--http",
+            f"127.0.0.1:{self.port}",
+            "--dir",
+            str(data),
+            "--migrationsDir",
+            str(data / "pb_migrations"),
+        ]
         self.process = subprocess.Popen(command, stdout=log, stderr=log)
         wait_until_up(f"{self.url}/api/health")
         self.token = self._setup()
@@ -273,9 +281,14 @@ class PocketBase:
     def seed(self, count: int) -> None:
         with httpx.Client(base_url=self.url, timeout=120, headers={"Authorization": self.token}) as client:
             for start in range(1, count + 1, 1000):
-                requests = [{"method": "POST", "url": "/api/collections/items/records?fields=id",
-                             "body": {"id": f"r{i:014d}", **row(i)}}
-                            for i in range(start, min(count, start + 999) + 1)]  # fmt: skip
+                requests = [
+                    {
+                        "method": "POST",
+                        "url": "/api/collections/items/records?fields=id",
+                        "body": {"id": f"r{i:014d}", **row(i)},
+                    }
+                    for i in range(start, min(count, start + 999) + 1)
+                ]
                 client.post("/api/batch", json={"requests": requests}).raise_for_status()
 
     def stop(self) -> None:
@@ -305,9 +318,23 @@ class Floor:
 
     def start(self) -> Floor:
         log = (self.workdir / "floor.log").open("wb")
-        command = [sys.executable, "-m", "uvicorn", "bench._floor:app", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--workers", str(self.workers), "--no-access-log",
-                   "--log-level", "warning", "--timeout-worker-healthcheck", "60"]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench._floor:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+            "--timeout-worker-healthcheck",
+            "60",
+        ]
         env = {**os.environ, **self.database, "FLOOR_POOL": str(self.pool_size)}
         self.process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
         wait_until_up(f"{self.url}/readyz")
@@ -438,8 +465,20 @@ def wrk(
 def _wrk(url: str, mode: str, seconds: float, connections: int, *args: str, per_request: int = 1) -> Load:
     threads = str(min(2, connections))
     duration = f"-d{max(1, round(seconds))}s"
-    command = [ensure_wrk(), f"-t{threads}", f"-c{connections}", duration, "--timeout", "120s",
-               "-s", str(WRK_SCRIPT), url, "--", mode, *args]  # fmt: skip
+    command = [
+        ensure_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        duration,
+        "--timeout",
+        "120s",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+        "--",
+        mode,
+        *args,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 300, check=True)
     result = json.loads(next(line for line in reversed(done.stdout.splitlines()) if line.startswith("{")))
     sockets = sum(int(result[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
@@ -648,18 +687,44 @@ class FloorFigure:
 
 
 def floor_table(figures: list[FloorFigure]) -> str:
-    lines = [
-        "| backend | operation | recordbase | CPU ms/req | floor | floor CPU ms/req | x floor"
-        " | floor x PocketBase | x PocketBase | PocketBase with a token | x PocketBase with a token |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+    header = [
+        "backend",
+        "operation",
+        "recordbase",
+        "CPU ms/req",
+        "floor",
+        "floor CPU ms/req",
+        "x floor",
+        "floor x PocketBase",
+        "x PocketBase",
+        "PocketBase with a token",
+        "x PocketBase with a token",
     ]
-    for f in figures:
-        lines.append(
-            f"| {f.backend} | {f.operation} | {rate(f.recordbase)} | {cpu(f.recordbase)} | {rate(f.floor)} "
-            f"| {cpu(f.floor)} | {ratio(f.recordbase, f.floor)} | {ratio(f.floor, f.peer)} "
-            f"| {ratio(f.recordbase, f.peer)} | {rate(f.peer_with_token)} "
-            f"| {ratio(f.recordbase, f.peer_with_token)} |"
-        )
+    return table(
+        header,
+        (
+            [
+                f.backend,
+                f.operation,
+                rate(f.recordbase),
+                cpu(f.recordbase),
+                rate(f.floor),
+                cpu(f.floor),
+                ratio(f.recordbase, f.floor),
+                ratio(f.floor, f.peer),
+                ratio(f.recordbase, f.peer),
+                rate(f.peer_with_token),
+                ratio(f.recordbase, f.peer_with_token),
+            ]
+            for f in figures
+        ),
+    )
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -686,18 +751,40 @@ def cpu(load: Load | None) -> str:
 
 
 def markdown_table(figures: list[Figure]) -> str:
-    lines = [
-        "| backend | operation | recordbase | p50 / p99 ms | CPU ms/req | raw driver | x raw | PocketBase"
-        " | PocketBase p50 / p99 ms | PocketBase CPU ms/req | x PocketBase | non-2xx / socket errors |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    header = [
+        "backend",
+        "operation",
+        "recordbase",
+        "p50 / p99 ms",
+        "CPU ms/req",
+        "raw driver",
+        "x raw",
+        "PocketBase",
+        "PocketBase p50 / p99 ms",
+        "PocketBase CPU ms/req",
+        "x PocketBase",
+        "non-2xx / socket errors",
     ]
-    for f in figures:
-        mine = f"| {f.backend} | {f.operation} | {rate(f.recordbase)} | {latency(f.recordbase)} "
-        mine += f"| {cpu(f.recordbase)} "
-        raw = f"| {rate(f.raw)} | {ratio(f.recordbase, f.raw)} "
-        peer = f"| {rate(f.peer)} | {latency(f.peer)} | {cpu(f.peer)} | {ratio(f.recordbase, f.peer)} "
-        lines.append(f"{mine}{raw}{peer}| {f.recordbase.errors} / {f.recordbase.socket_errors} |")
-    return "\n".join(lines)
+    return table(
+        header,
+        (
+            [
+                f.backend,
+                f.operation,
+                rate(f.recordbase),
+                latency(f.recordbase),
+                cpu(f.recordbase),
+                rate(f.raw),
+                ratio(f.recordbase, f.raw),
+                rate(f.peer),
+                latency(f.peer),
+                cpu(f.peer),
+                ratio(f.recordbase, f.peer),
+                f"{f.recordbase.errors} / {f.recordbase.socket_errors}",
+            ]
+            for f in figures
+        ),
+    )
 
 
 def latency(load: Load | None) -> str:
