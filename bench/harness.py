@@ -186,6 +186,31 @@ class Recordbase:
         if self.backend == "postgres":
             asyncio.run(drop_schema(self.schema))
 
+    def wait_for_events(self, seconds: float = 300) -> None:
+        """Until every change event of a load is placed in the stream: a bulk load leaves one event per
+        record to dispatch, and the dispatcher catching up on 100,000 of them (its updates, on the
+        same cores) put a p99 of a third of a second on the reads measured right after."""
+        query = "SELECT count(*) FROM rb_outbox WHERE position IS NULL"
+        deadline = time.monotonic() + seconds
+        while self._count(query) and time.monotonic() < deadline:
+            time.sleep(0.5)
+
+    def _count(self, query: str) -> int:
+        if self.backend == "sqlite":
+            with sqlite3.connect(self.workdir / f"rb-{self.backend}" / "recordbase.sqlite3") as connection:
+                return int(connection.execute(query).fetchone()[0])
+        return asyncio.run(_postgres_count(self.schema, query))
+
+
+async def _postgres_count(schema: str, query: str) -> int:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_URL, server_settings={"search_path": schema})
+    try:
+        return int(await connection.fetchval(query))
+    finally:
+        await connection.close()
+
 
 async def drop_schema(schema: str) -> None:
     import asyncpg
@@ -207,6 +232,7 @@ def seed_recordbase(server: Recordbase, count: int, entity: str = "Item") -> lis
             response = client.post(f"/api/EntityService/{entity}/insert-batch?expansionLevel=0", json=body)
             response.raise_for_status()
             ids += [r["Id"] for r in response.json()["successRecords"]]
+    server.wait_for_events()
     if server.backend == "postgres":
         asyncio.run(settle_postgres(server.schema))
     return ids
