@@ -170,7 +170,7 @@ async def layers(app: Any, client: Asgi, ids: list[str], backend: str, args: arg
     services = app.state.services
     records, store = services.records, services.records.store
     schema = records.schemas.current
-    item, bulk = schema.find_entity("Item"), schema.find_entity("BulkItem")
+    item = schema.find_entity("Item")
     actor = await services.auth.authenticate_bearer(client.auth[1].decode().removeprefix("Bearer "))
     row = rows(1, 1)[0]
     statement, _ = store.shape(schema, item).select_by_id.bind({"id": ids[0]})
@@ -203,7 +203,6 @@ async def layers(app: Any, client: Asgi, ids: list[str], backend: str, args: arg
             ("an empty write transaction", empty_write),
         ],
     }
-    assert bulk is not None
     try:
         for op, chain in steps.items():
             figures = [(name, await least_cpu(call, args)) for name, call in chain]

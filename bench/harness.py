@@ -192,8 +192,10 @@ class Recordbase:
         same cores) put a p99 of a third of a second on the reads measured right after."""
         query = "SELECT count(*) FROM rb_outbox WHERE position IS NULL"
         deadline = time.monotonic() + seconds
-        while self._count(query) and time.monotonic() < deadline:
+        while (left := self._count(query)) and time.monotonic() < deadline:
             time.sleep(0.5)
+        if left:
+            print(f"  {left:,} events still not dispatched after {seconds:g} s: measuring anyway", flush=True)
 
     def _count(self, query: str) -> int:
         if self.backend == "sqlite":
