@@ -12,10 +12,11 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from recordbase.api.endpoint import ANSWERING_ERRORS
 from recordbase.api.errors import UNAUTHENTICATED_TEXT
 from recordbase.api.fallback import EXCEPTION_HANDLERS
 from recordbase.api.observability import Metrics, ObservabilityMiddleware, RouteTemplates, configure_logging
-from recordbase.api.router import IndexedRouter
+from recordbase.api.router import DirectDispatch, IndexedRouter
 from recordbase.api.routes import routes
 from recordbase.auth.directory import Directory
 from recordbase.auth.jwt_tokens import AccessTokens
@@ -149,9 +150,11 @@ def create_app(settings: Settings, *, server: bool = False) -> Starlette:
         templates=RouteTemplates(table),
         access_log=settings.access_log,
     )
-    app = Starlette(middleware=[observe, *cors(settings)], exception_handlers=EXCEPTION_HANDLERS)
+    router = IndexedRouter([*table, *console_routes()], lifespan=lifespan)
+    direct = Middleware(DirectDispatch, router=router, endpoints=ANSWERING_ERRORS)
+    app = Starlette(middleware=[observe, *cors(settings), direct], exception_handlers=EXCEPTION_HANDLERS)
     # Starlette takes its router as it is, so the indexed one (api/router.py) replaces the plain one.
-    app.router = IndexedRouter([*table, *console_routes()], lifespan=lifespan)
+    app.router = router
     app.state.metrics = metrics
     return app
 

@@ -26,6 +26,10 @@ Handler = Callable[[Request, Actor, Services], Awaitable[Response]]
 PublicHandler = Callable[[Request, Services], Awaitable[Response]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
+ANSWERING_ERRORS: set[Endpoint] = set()
+"""Every endpoint made here: each answers any error itself and lets no exception out, so the app's
+exception handlers have nothing to do for it and api/router.py `DirectDispatch` may call it directly."""
+
 
 async def authenticate(request: Request, services: Services) -> Actor:
     """The actor behind the request's bearer token; 401 when there is none or it is not valid."""
@@ -82,6 +86,7 @@ def public_dataservice(handler: PublicHandler) -> Endpoint:
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
+    ANSWERING_ERRORS.add(endpoint)
     return endpoint
 
 
@@ -109,4 +114,5 @@ def pipeliner(handler: Handler) -> Endpoint:
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
+    ANSWERING_ERRORS.add(endpoint)
     return endpoint
