@@ -11,7 +11,6 @@ from typing import Any
 from recordbase.core.events import Event
 from recordbase.core.ports import Record
 from recordbase.core.schema import Entity, Field, FieldType, Schema
-from recordbase.errors import WriteConflict
 
 
 class FakeWriter:
@@ -83,20 +82,17 @@ class FakeWriter:
             self.rows[entity.name][key].update(change)
         self.events += events
 
-    async def update_if_unchanged(
-        self,
-        entity: Entity,
-        record_id: str,
-        values: Mapping[str, Any],
-        revision: int,
-        events: Sequence[Event] = (),
-        *,
-        last: bool = False,
-    ) -> None:
+    async def update_unread(
+        self, entity: Entity, record_id: str, values: Mapping[str, Any], owner: str | None, event: Event
+    ) -> Record | None:
         stored = self.rows[entity.name].get(record_id)
-        if stored is None or stored.get("Revision") != revision:
-            raise WriteConflict(f"Record '{record_id}' changed.")
-        await self.update_many(entity, [(record_id, values)], events)
+        if stored is None or (owner is not None and stored.get("CreatedBy") != owner):
+            return None
+        stored.update(values, Revision=int(stored.get("Revision", 1)) + 1)
+        event.revision, event.owner_id = stored["Revision"], stored.get("CreatedBy")
+        self.statements += 1
+        self.events.append(event)
+        return dict(stored)
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         gone = [i for i in ids if self.rows[entity.name].pop(i, None) is not None]

@@ -35,7 +35,7 @@ from recordbase.core.fields.temporal import truncate_ms
 from recordbase.core.permissions import FORBIDDEN_TEXT, Action, Permissions, RowRule
 from recordbase.core.ports import Record, RecordWriter
 from recordbase.core.schema import Entity, FieldType, Schema
-from recordbase.core.validation import check_insert, check_update
+from recordbase.core.validation import check_insert, check_update, reads_current
 from recordbase.errors import (
     FIELD,
     FieldError,
@@ -139,8 +139,10 @@ class Slot:
     error: RecordbaseError | None = None
     record: Record | None = None
     changes: Record = field(default_factory=dict)
-    expected: int | None = None
-    """The revision of a record read ahead, without a lock: the write must still find it."""
+    unread: bool = False
+    """An update written without reading its record first (`plan`'s `unread`)."""
+    owner: str | None = None
+    """With `unread`: the only creator whose record the caller may change ("own records only")."""
 
     @property
     def clean(self) -> bool:
@@ -160,12 +162,19 @@ async def plan(
     entity: Entity,
     items: Sequence[Item],
     permissions: Permissions | None = None,
-    known: Mapping[str, Record] | None = None,
+    unread: bool = False,
 ) -> list[Slot]:
     """Check every item of a batch without writing anything; failures are set on their slots.
-    `known`: records read ahead (not locked), written only if they are unchanged (`Slot.expected`)."""
+
+    `unread` (all-or-nothing batches only): a batch of one update is written without reading its
+    record first, where nothing needs the record as stored: one `UPDATE … RETURNING` (with its event,
+    on PostgreSQL), conditional on the caller's "own records only" rules, is the whole transaction.
+    When it finds no record to write, `write` raises `Unwritten`, and the batch is planned again,
+    reading, for the exact error."""
     slots = [Slot(index, item, problems=list(item.errors)) for index, item in enumerate(items)]
-    await _read_targets(writer, entity, slots, known or {})
+    if unread and len(slots) == 1:
+        _mark_unread(entity, slots[0], permissions)
+    await _read_targets(writer, entity, slots)
     if permissions is not None:
         _check_access(entity, slots, permissions)
     for slot in slots:
@@ -212,6 +221,30 @@ def changes(entity: Entity, written: Sequence[Slot], actor: Actor) -> list[Event
     ]
 
 
+class Unwritten(Exception):
+    """An update planned `unread` found no record it may write: the record is missing, or not one the
+    caller may read or change. Nothing was written; plan the batch again, reading its record."""
+
+
+def _mark_unread(entity: Entity, slot: Slot, permissions: Permissions | None) -> None:
+    """Whether this update can be checked and written without its record as stored: its body must
+    not echo a file by id (checked against the stored file), and the caller's read and update rules
+    must come down to one condition on the record's creator."""
+    item = slot.item
+    if item.op is not Op.UPDATE or item.errors or not isinstance(item.body, Mapping):
+        return
+    if reads_current(entity, item.body):
+        return
+    owners: set[str | None] = set()
+    if permissions is not None:
+        rules = (permissions.row_rule(entity, Action.READ), permissions.row_rule(entity, Action.UPDATE))
+        if None in rules:
+            return
+        owners = {rule.created_by for rule in rules if rule is not None and rule.created_by is not None}
+    if len(owners) <= 1:
+        slot.unread, slot.owner = True, next(iter(owners), None)
+
+
 def _choose(slots: list[Slot], mode: Mode) -> tuple[list[Slot], list[Slot]]:
     """(slots to write, slots processed) for the mode, after planning."""
     failed = [s for s in slots if s.error is not None]
@@ -240,6 +273,7 @@ async def write(
             slot.record = slot.current
     if mode is Mode.ATOMIC and len(slots) == 1:
         # A refusal fails the whole (one-item) batch, so its event can go with the write itself.
+        # (An `unread` update is always planned as such a batch.)
         await _write_together(writer, entity, slots, changes(entity, slots, actor))
         return slots
     try:
@@ -251,10 +285,9 @@ async def write(
     return slots
 
 
-async def _read_targets(
-    writer: RecordWriter, entity: Entity, slots: list[Slot], known: Mapping[str, Record]
-) -> None:
-    """Parse the ids of updates and deletes, refuse repeats, and read (and lock) their records."""
+async def _read_targets(writer: RecordWriter, entity: Entity, slots: list[Slot]) -> None:
+    """Parse the ids of updates and deletes, refuse repeats, and read (and lock) their records
+    (not an `unread` update's)."""
     keyed: dict[str, Slot] = {}
     for slot in slots:
         if slot.item.op is Op.INSERT or slot.problems:
@@ -271,26 +304,16 @@ async def _read_targets(
             )
         else:
             slot.key, keyed[key] = key, slot
-    await _lock(writer, entity, keyed, known)
+    await _lock(writer, entity, {key: slot for key, slot in keyed.items() if not slot.unread})
 
 
-async def _lock(
-    writer: RecordWriter, entity: Entity, keyed: dict[str, Slot], known: Mapping[str, Record]
-) -> None:
-    """Read whole records: updates check against them, deletes answer them as they were. An update's
-    record read ahead (`known`) is not read again: its write is conditional on its revision."""
+async def _lock(writer: RecordWriter, entity: Entity, keyed: dict[str, Slot]) -> None:
+    """Read whole records: updates check against them, deletes answer them as they were."""
     found: dict[str, Record] = {}
     for deleting in (False, True):
-        ids = [
-            key
-            for key, slot in keyed.items()
-            if (slot.item.op is Op.DELETE) is deleting and (deleting or key not in known)
-        ]
+        ids = [key for key, slot in keyed.items() if (slot.item.op is Op.DELETE) is deleting]
         found |= await writer.lock_by_ids(entity, ids, for_delete=deleting)
     for key, slot in keyed.items():
-        if slot.item.op is Op.UPDATE and key in known:
-            found[key] = known[key]
-            slot.expected = int(known[key]["Revision"])
         slot.current = found.get(key)
         if slot.current is None:
             slot.error = not_found(entity, slot.item.id)
@@ -367,6 +390,8 @@ def _check_body(schema: Schema, entity: Entity, slot: Slot) -> None:
         checked = check_update(
             entity, slot.item.body, schema, functools.cache(lambda: plain(entity, current))
         )
+    elif slot.unread:  # its body asks for nothing of the stored record but the id (`_mark_unread`)
+        checked = check_update(entity, slot.item.body, schema, lambda: {"Id": slot.key})
     else:
         return
     slot.values = checked.values
@@ -471,10 +496,11 @@ async def _build_inserts(
 
 
 def _build_update(slot: Slot, actor: Actor, moment: datetime) -> None:
-    """The changes to write and the record as it will be stored (the row is locked, so this is exact)."""
-    current = slot.current or {}
+    """The changes to write and the record as it will be stored (the row is locked, so this is exact;
+    an `unread` update's record is the one its statement answers)."""
     slot.changes = {**slot.values, "UpdatedBy": actor.id, "UpdateTime": moment}
-    slot.record = {**current, **slot.changes, "Revision": int(current["Revision"]) + 1}
+    if slot.current is not None:
+        slot.record = {**slot.current, **slot.changes, "Revision": int(slot.current["Revision"]) + 1}
 
 
 async def _write_together(
@@ -488,12 +514,12 @@ async def _write_together(
     if inserts:
         await writer.insert(entity, inserts, events if kind is Op.INSERT else (), last=kind is Op.INSERT)
     updated = [s for s in slots if s.item.op is Op.UPDATE and s.key]
-    if len(updated) == 1 and updated[0].expected is not None:  # read ahead: written if unchanged
+    if len(updated) == 1 and updated[0].unread:
         slot = updated[0]
-        await writer.update_if_unchanged(
-            entity, slot.key or "", slot.changes, slot.expected or 0,
-            events if kind is Op.UPDATE else (), last=kind is Op.UPDATE,
-        )  # fmt: skip
+        [event] = events  # planned as a batch of one (`write`)
+        slot.record = await writer.update_unread(entity, slot.key or "", slot.changes, slot.owner, event)
+        if slot.record is None:
+            raise Unwritten(slot.key)
     elif updated:
         updates = [(s.key, s.changes) for s in updated if s.key]
         await writer.update_many(entity, updates, events if kind is Op.UPDATE else ())

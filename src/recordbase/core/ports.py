@@ -74,18 +74,12 @@ class RecordWriter(Protocol):
         """Apply these changes and append `events` to the outbox (in one statement where it can)."""
         ...
 
-    async def update_if_unchanged(
-        self,
-        entity: Entity,
-        record_id: str,
-        values: Mapping[str, Any],
-        revision: int,
-        events: Sequence[Event] = (),
-        *,
-        last: bool = False,
-    ) -> None:
-        """Apply one record's changes only if it still has `revision`, else raise `WriteConflict`;
-        `events` and `last` as `insert`'s."""
+    async def update_unread(
+        self, entity: Entity, record_id: str, values: Mapping[str, Any], owner: str | None, event: Event
+    ) -> Record | None:
+        """Apply one record's changes without reading it first, only if it was created by `owner`
+        (when given), and append `event` with the written revision and owner; the record as written,
+        or None where nothing was. The transaction's last statement."""
         ...
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]: ...

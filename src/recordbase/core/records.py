@@ -19,6 +19,7 @@ from recordbase.core.batch import (
     Op,
     Outcome,
     Slot,
+    Unwritten,
     canonical_id,
     execute,
     not_found,
@@ -167,26 +168,18 @@ class RecordService:
     async def _write_batch(
         self, schema: Schema, entity: Entity, items: Sequence[Item], actor: Actor, mode: Mode
     ) -> BatchResult:
-        """Run the batch's transaction, again when PostgreSQL broke a deadlock by aborting it or a
-        record read ahead changed before it was written (then read and locked in the transaction)."""
-        known = await self._read_ahead(schema, entity, items)
+        """Run the batch's transaction; again when PostgreSQL broke a deadlock by aborting it, or when
+        an update written without reading its record first found none to write (core/batch.py
+        `Unwritten`: then read, for the exact answer)."""
+        unread = mode is Mode.ATOMIC  # a batch of one then goes alone, event and all (batch.py `write`)
         for _ in range(WRITE_ATTEMPTS - 1):
             try:
-                return await self._transaction(schema, entity, items, actor, mode, known)
+                return await self._transaction(schema, entity, items, actor, mode, unread)
             except WriteConflict:
-                known = {}
-        return await self._transaction(schema, entity, items, actor, mode, known)
-
-    async def _read_ahead(self, schema: Schema, entity: Entity, items: Sequence[Item]) -> dict[str, Record]:
-        """The record of a single update, read before the transaction and without a lock: the
-        transaction then writes it only if its revision is unchanged (optimistic concurrency; it is
-        read and locked inside the transaction otherwise). On PostgreSQL the update is then two round
-        trips instead of four (no `BEGIN`, locked read and `COMMIT`), and on SQLite the write lock,
-        which every process queues for, is no longer held while the record is read."""
-        if len(items) != 1 or items[0].op is not Op.UPDATE or items[0].id is None:
-            return {}
-        key = canonical_id(items[0].id)
-        return {} if key is None else await self.store.fetch_by_ids(schema, entity, [key])
+                pass
+            except Unwritten:
+                unread = False
+        return await self._transaction(schema, entity, items, actor, mode, unread=False)
 
     async def _transaction(
         self,
@@ -195,11 +188,11 @@ class RecordService:
         items: Sequence[Item],
         actor: Actor,
         mode: Mode,
-        known: dict[str, Record],
+        unread: bool,
     ) -> BatchResult:
         try:
             async with self.store.writer(schema) as writer:
-                slots = await plan(writer, schema, entity, items, actor.permissions, known)
+                slots = await plan(writer, schema, entity, items, actor.permissions, unread)
                 await self._raise_if_stale(slots, schema)
                 outcomes = [slot.outcome() for slot in await execute(writer, entity, slots, actor, mode)]
                 if mode is Mode.ATOMIC and any(o.error is not None for o in outcomes):

@@ -75,6 +75,16 @@ def check_update(
     return checked
 
 
+def reads_current(entity: Entity, body: Mapping[str, Any]) -> bool:
+    """Whether `check_update` would ask for more of the stored record than its id: a file field's
+    value sent as the file's id, to be compared with the stored file."""
+    for key, value in body.items():
+        f = entity.field(key) if isinstance(value, str) else None
+        if f is not None and f.type is FieldType.FILE:
+            return True
+    return False
+
+
 def _set(f: Field, value: Any, schema: Schema, checked: Checked, coerce: Coerce | None = None) -> None:
     if value is None:
         if f.required:

@@ -33,6 +33,10 @@ class Connection(Protocol):
         Where nothing ran before it either, the database may run it as a transaction of its own."""
         ...
 
+    async def fetch_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        """`fetch` as the transaction's last statement (as `execute_last`)."""
+        ...
+
     async def execute_ddl(self, sql: str) -> None: ...
 
     def savepoint(self) -> AbstractAsyncContextManager[None]:

@@ -127,6 +127,20 @@ def append_after(write: sa.Insert | sa.Update) -> sa.Insert:
     )
 
 
+def append_after_returning(write: sa.Update, revision: str, owner: str) -> sa.Select[Any]:
+    """As `append_after`, for an update written without reading its record first: the statement
+    answers the row as written, and the event takes its revision and owner from that row (columns
+    `revision` and `owner`), not from parameters."""
+    written = write.returning(*write.table.columns).cte("written")
+    from_row = {"revision": written.c[revision], "owner_id": written.c[owner]}
+    values = [
+        (from_row[k] if k in from_row else sa.cast(sa.bindparam(EVENT_BIND + k), outbox.c[k].type)).label(k)
+        for k in APPENDED
+    ]
+    appended = sa.insert(outbox).from_select(list(APPENDED), sa.select(*values).select_from(written))
+    return sa.select(written).add_cte(appended.cte("appended"))
+
+
 def event_params(event: Event) -> dict[str, Any]:
     """The parameters of `append_after`'s outbox row."""
     return {EVENT_BIND + key: value for key, value in event_row(event).items()}

@@ -69,12 +69,21 @@ class PostgresConnection:
         return await self._execute(statement, params)
 
     async def execute_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
+        await self._last()
+        return await self._execute(statement, params)
+
+    async def fetch_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        await self._last()
+        sql, args = self.database.bind(statement, params)
+        with translate_errors():
+            return await self.raw.fetch(sql, *args)  # type: ignore[no-any-return]
+
+    async def _last(self) -> None:
         if self._unstarted is not None:  # nothing ran before: the statement is the whole transaction
             self._unstarted = None
         else:
             await self._begin()
         self._finished = True
-        return await self._execute(statement, params)
 
     async def _execute(self, statement: Statement, params: Mapping[str, Any] | None) -> int:
         sql, args = self.database.bind(statement, params)

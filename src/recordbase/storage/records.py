@@ -16,12 +16,12 @@ import sqlalchemy as sa
 
 from recordbase.core.events import Event
 from recordbase.core.schema import Entity, Field, Schema
-from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed, WriteConflict
+from recordbase.errors import FieldError, RecordReferenced, StaleSchema, ValidationFailed
 from recordbase.storage import codecs, tables
 from recordbase.storage.catalog import CatalogStore
 from recordbase.storage.database import Connection, Database, Row
 from recordbase.storage.errors import ErrorTranslation, ForeignKeyViolation, UndefinedObject, UniqueViolation
-from recordbase.storage.outbox import OutboxStore, append_after, event_params
+from recordbase.storage.outbox import OutboxStore, append_after, append_after_returning, event_params
 from recordbase.storage.recordset import Recordset
 from recordbase.storage.sql import Prepared
 
@@ -130,12 +130,27 @@ class EntityShape:
             return None
         return self.cached(("insert_with_event",), lambda: append_after(self._insert_one()), point=True)
 
-    def update_with_event(self, columns: tuple[str, ...], *, guarded: bool = False) -> Prepared | None:
+    def update_with_event(self, columns: tuple[str, ...]) -> Prepared | None:
         """PostgreSQL: one record's update (as `update`) and its event's outbox append in one statement."""
         if self.database.name != "postgresql":
             return None
-        build = lambda: append_after(self._update_one(columns, guarded))  # noqa: E731
-        return self.cached(("update_with_event", str(guarded), *columns), build, point=True)
+        build = lambda: append_after(self._update_one(columns))  # noqa: E731
+        return self.cached(("update_with_event", *columns), build, point=True)
+
+    def update_unread(self, columns: tuple[str, ...], *, owned: bool) -> Prepared:
+        """`update` answering the record as written, for an update that did not read it first;
+        `owned`: only where `CreatedBy = :_owner`. On PostgreSQL the event rides in the statement,
+        taking the written row's revision and owner (`append_after_returning`)."""
+
+        def build() -> sa.Executable:
+            statement = self._update_one(columns)
+            if owned:
+                statement = statement.where(self.table.c.CreatedBy == sa.bindparam("_owner"))
+            if self.database.name == "postgresql":
+                return append_after_returning(statement, tables.REVISION, "CreatedBy")
+            return statement.returning(*self.table.columns)
+
+        return self.cached(("update_unread", str(owned), *columns), build, point=True)
 
     @cached_property
     def lock_for_update(self) -> Prepared:
@@ -151,20 +166,15 @@ class EntityShape:
         query = sa.select(*columns) if columns else sa.select(self.table)
         return query.where(self.among(self.table.c.Id)).order_by(self.table.c.Id)
 
-    def update(self, columns: tuple[str, ...], *, guarded: bool = False) -> Prepared:
-        """`UPDATE … SET <columns>, revision + 1 WHERE Id = :_id` (`guarded`: `AND revision =
-        :_revision`), compiled once per set of columns."""
-        return self.cached(
-            ("update", str(guarded), *columns), lambda: self._update_one(columns, guarded), point=True
-        )
+    def update(self, columns: tuple[str, ...]) -> Prepared:
+        """`UPDATE … SET <columns>, revision + 1 WHERE Id = :_id`, compiled once per set of columns."""
+        return self.cached(("update", *columns), lambda: self._update_one(columns), point=True)
 
-    def _update_one(self, columns: tuple[str, ...], guarded: bool = False) -> sa.Update:
+    def _update_one(self, columns: tuple[str, ...]) -> sa.Update:
         table = self.table
         values: dict[Any, Any] = {table.c[key]: sa.bindparam(key) for key in columns}
         values[table.c[tables.REVISION]] = table.c[tables.REVISION] + ONE
         statement = sa.update(table).where(table.c.Id == sa.bindparam("_id")).values(values)
-        if guarded:
-            statement = statement.where(table.c[tables.REVISION] == sa.bindparam("_revision"))
         return statement
 
     def insert_together(self) -> Together | None:
@@ -458,36 +468,30 @@ class RecordWriter:
                 await self._write(shape.update(columns), shape.update_together(columns), rows)
         await self.append_events(events)
 
-    async def update_if_unchanged(
-        self,
-        entity: Entity,
-        record_id: str,
-        values: Mapping[str, Any],
-        revision: int,
-        events: Sequence[Event] = (),
-        *,
-        last: bool = False,
-    ) -> None:
-        """One record's changes, written only if it still has `revision` (it was read before the
-        transaction, without a lock): `WriteConflict` if it changed or went meanwhile. `events` go to
-        the outbox with it, in its very statement on PostgreSQL; `last`: as `insert`'s."""
+    async def update_unread(
+        self, entity: Entity, record_id: str, values: Mapping[str, Any], owner: str | None, event: Event
+    ) -> Record | None:
+        """One record's changes and its event, the record not read first: the record as written, or
+        None where no record has this id (with `owner`: none of theirs), and nothing was written. The
+        event takes the written revision and owner. The transaction's last statement."""
         shape = self.shape(entity)
         [row] = shape.encode_all([{**values, "_id": record_id}])
         columns = tuple(sorted(k for k in row if k != "_id"))
-        params = {**row, "_revision": revision}
+        params = row if owner is None else {**row, "_owner": owner}
+        statement = shape.update_unread(columns, owned=owner is not None)
+        together = self.store.database.name == "postgresql"
         with constraint_errors(entity):
-            written = None
-            if len(events) == 1:
-                written = await self._update_with_event(shape, columns, params, events[0], last=last)
-            appended = written is not None
-            if not appended:
-                written = await self.connection.execute(shape.update(columns, guarded=True), params)
-        if not written:
-            raise WriteConflict(
-                f"Record '{record_id}' changed while it was being updated; retry the request."
-            )
-        if not appended:
-            await self.append_events(events)
+            if together:
+                rows = await self.connection.fetch_last(statement, {**params, **event_params(event)})
+            else:
+                rows = await self.connection.fetch(statement, params)
+        if not rows:
+            return None
+        record = shape.decode(rows[0])
+        event.revision, event.owner_id = int(record["Revision"]), record["CreatedBy"]
+        if not together:
+            await self.append_events([event])
+        return record
 
     async def _update_with_event(
         self,
@@ -495,16 +499,13 @@ class RecordWriter:
         columns: tuple[str, ...],
         params: Mapping[str, Any],
         event: Event,
-        *,
-        last: bool = False,
     ) -> int | None:
         """One record's update and its event in one statement (PostgreSQL): the rows written, or None
-        where the database has no such statement. `_revision` in `params` makes it conditional."""
-        together = shape.update_with_event(columns, guarded="_revision" in params)
+        where the database has no such statement."""
+        together = shape.update_with_event(columns)
         if together is None:
             return None
-        run = self.connection.execute_last if last else self.connection.execute
-        return await run(together, {**params, **event_params(event)})
+        return await self.connection.execute(together, {**params, **event_params(event)})
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:
         """Delete these records; return the ids that existed."""

@@ -198,6 +198,9 @@ class SQLiteConnection:
         """SQLite's write transaction began at checkout (`BEGIN IMMEDIATE` is the write lock)."""
         return await self.execute(statement, params)
 
+    async def fetch_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        return await self.fetch(statement, params)
+
     async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return

@@ -40,6 +40,10 @@ class TimedConnection:
         with stage("db"):
             return await self.inner.execute_last(statement, params)
 
+    async def fetch_last(self, statement: Statement, params: Mapping[str, Any] | None = None) -> list[Row]:
+        with stage("db"):
+            return await self.inner.fetch_last(statement, params)
+
     async def execute_many(self, statement: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         with stage("db"):
             await self.inner.execute_many(statement, rows)
