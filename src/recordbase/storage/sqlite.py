@@ -3,6 +3,8 @@
 SQLite allows one writer at a time; serialising writes in-process (as Datasette does)
 turns lock contention into a queue, and a file lock beside the database (`WriterLock`) makes
 the other processes on the same file queue too, instead of sleeping in SQLite's busy handler.
+Writes queued behind each other in a process are committed together (`_Group`): each runs in a
+savepoint of one transaction, and each is answered once that transaction has committed.
 
 Each connection has a thread of its own for statements that may take a while (lists, queries,
 large batches, DDL); statements marked `point` (a few rows through a key) run on the event loop
@@ -31,6 +33,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 
+from recordbase.errors import WriteConflict
 from recordbase.settings import Settings
 from recordbase.storage.database import Row, Statement, bind_many
 from recordbase.storage.errors import ErrorTranslation, ForeignKeyViolation, UndefinedObject, UniqueViolation
@@ -49,6 +52,10 @@ INLINE_ROWS = 16
 """A write of at most this many rows through a point statement runs on the event loop."""
 LOCK_POLL_SECONDS = 0.002
 """How long a writer retries the file lock on the event loop before waiting for it in a thread."""
+GROUP_WRITES = 32
+GROUP_SECONDS = 0.005
+"""A group commit takes in the writes queued in the process while it is open, up to this many and
+for up to this long after it began: a write is answered only once its group has committed."""
 
 T = TypeVar("T")
 
@@ -277,6 +284,33 @@ class _Reading:
         self.readers.put_nowait(self.handle)
 
 
+class GroupLost(WriteConflict):
+    """SQLite rolled the whole transaction back under a write of its group (an interruption, a full
+    disk): the group's earlier writes went with it. Nothing of them is stored; they may be retried."""
+
+
+class _Group:
+    """Write transactions committed as one: each in a savepoint of the group's transaction, so a
+    failing one is undone alone. A commit, the write lock's hand-over between processes and the
+    other processes' page caches emptied by a commit are paid once per group, not once per write."""
+
+    __slots__ = ("began", "committed", "lost", "members", "signalled")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.committed: asyncio.Future[None] = loop.create_future()
+        self.committed.add_done_callback(_retrieved)
+        self.began = loop.time()
+        self.members = 0
+        self.signalled: set[str] = set()
+        self.lost = False
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """A member cancelled while it waited for its group's commit does not read the outcome."""
+    if not future.cancelled():
+        future.exception()
+
+
 class SQLiteDatabase:
     name = "sqlite"
     dialect: Dialect = sqlite_dialect.dialect(paramstyle="qmark")
@@ -285,6 +319,9 @@ class SQLiteDatabase:
         self.path = path
         self._writer = writer
         self._write_lock = asyncio.Lock()
+        self._queued = 0
+        """Writers waiting for `_write_lock`: while there are any, a finished write leaves its group open."""
+        self._group: _Group | None = None
         self._file_lock = WriterLock(path)
         self._generations = SharedGenerations(path)
         self._readers: asyncio.Queue[Handle] = asyncio.Queue()
@@ -315,22 +352,101 @@ class SQLiteDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SQLiteConnection]:
-        async with self._write_lock:
-            writer = self._writer
-            await self._file_lock.acquire(writer)
+        """A write transaction: a savepoint in its process's open group, ended when the group commits."""
+        group = await self._join()
+        raw = self._writer.raw
+        connection = SQLiteConnection(self._writer, self)
+        try:
+            raw.execute("SAVEPOINT rb_write")
+            yield connection
+        except BaseException:
+            self._undo(group)
+            self._leave(group)
+            raise
+        try:
+            raw.execute("RELEASE rb_write")
+        except BaseException:
+            group.lost = True
+            self._leave(group)
+            raise
+        group.signalled |= connection.signalled
+        self._leave(group)
+        await asyncio.shield(group.committed)
+
+    async def _join(self) -> _Group:
+        """The write lock, and the open group (begun here when there is none)."""
+        self._queued += 1
+        try:
+            await self._write_lock.acquire()
+        except BaseException:
+            self._queued -= 1
+            if not self._queued and not self._write_lock.locked() and self._group is not None:
+                self._commit(self._group)  # the writer the last one left the group open for gave up
+            raise
+        self._queued -= 1
+        group = self._group
+        if group is None:
             try:
-                await self._begin(writer)
-                connection = SQLiteConnection(writer, self)
-                try:
-                    yield connection
-                except BaseException:
-                    writer.raw.execute("ROLLBACK")
-                    raise
-                writer.raw.execute("COMMIT")
-                for channel in connection.signalled:
-                    self._generations.advance(channel)
-            finally:
+                await self._file_lock.acquire(self._writer)
+            except BaseException:
+                self._write_lock.release()
+                raise
+            try:
+                await self._begin(self._writer)
+            except BaseException:
                 self._file_lock.release()
+                self._write_lock.release()
+                raise
+            group = self._group = _Group(asyncio.get_running_loop())
+        group.members += 1
+        return group
+
+    def _undo(self, group: _Group) -> None:
+        """Roll a failed write back to its savepoint; when SQLite already rolled back the whole
+        transaction, the group is lost."""
+        raw = self._writer.raw
+        if raw.in_transaction:
+            try:
+                raw.execute("ROLLBACK TO rb_write")
+                raw.execute("RELEASE rb_write")
+                return
+            except sqlite3.Error:
+                pass
+        group.lost = True
+
+    def _leave(self, group: _Group) -> None:
+        """Hand the connection to the next queued writer inside the group, or commit the group."""
+        age = asyncio.get_running_loop().time() - group.began
+        if self._queued and not group.lost and group.members < GROUP_WRITES and age < GROUP_SECONDS:
+            self._write_lock.release()
+            return
+        self._commit(group)
+        self._write_lock.release()
+
+    def _commit(self, group: _Group) -> None:
+        """End the group's transaction and answer its writes (their signals move on after `COMMIT`,
+        still under the file lock, as storage/sqlite.py `SharedGenerations` needs)."""
+        self._group = None
+        raw = self._writer.raw
+        try:
+            if group.lost:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                group.committed.set_exception(GroupLost("A concurrent write failed the transaction."))
+                return
+            try:
+                with translate_errors():
+                    raw.execute("COMMIT")
+            except Exception as error:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                group.committed.set_exception(error)
+                return
+            for channel in group.signalled:
+                self._generations.advance(channel)
+            group.committed.set_result(None)
+        finally:
+            self._file_lock.release()
 
     async def _begin(self, writer: Handle) -> None:
         """`BEGIN IMMEDIATE` on the loop: with `WriterLock` held the file is free, unless a writer that
@@ -361,6 +477,8 @@ class SQLiteDatabase:
             return
         self._closed = True
         async with self._write_lock:
+            if self._group is not None:
+                self._commit(self._group)
             await self._writer.close()
         self._file_lock.close()
         self._generations.close()
