@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import jwt
 import pytest
 
+from recordbase.auth import jwt_tokens
 from tests.api.helpers import DF, DS, standard_entities
 from tests.conftest import Api
 from tests.security.helpers import ADMIN, PASSWORD, bearer, create_user, password_token
@@ -51,6 +53,19 @@ async def test_malformed_token(api: Api) -> None:
 
 async def test_expired_token(api: Api) -> None:
     await assert_401(api, forge(api, exp=int(time.time()) - 60, iat=int(time.time()) - 3600))
+
+
+async def test_a_token_accepted_before_is_refused_once_it_expires(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each token's claims are verified once per process (auth/jwt_tokens.py); its expiry still counts
+    on every request."""
+    token = forge(api, exp=int(time.time()) + 60)
+    response = await api.get(f"{DF}/Entity", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    later = time.time() + 60 + jwt_tokens.LEEWAY_SECONDS + 1
+    monkeypatch.setattr(jwt_tokens, "time", SimpleNamespace(time=lambda: later))
+    await assert_401(api, token)
 
 
 async def test_not_yet_valid_token(api: Api) -> None:

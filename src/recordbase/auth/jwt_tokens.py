@@ -16,6 +16,9 @@ from recordbase.errors import NotAuthenticated
 ISSUER = "recordbase"
 AUDIENCE = "recordbase"
 ALGORITHM = "HS256"
+LEEWAY_SECONDS = 5
+VERIFIED_KEPT = 10_000
+"""Verified tokens remembered per process (the map is emptied when it reaches this many)."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class AccessTokens:
     def __init__(self, key: str, lifetime_seconds: int) -> None:
         self.key = key
         self.lifetime = lifetime_seconds
+        self._verified: dict[str, Claims] = {}
 
     def issue(
         self, principal_id: str, scopes: frozenset[str], family_id: str | None = None, epoch: int = 0
@@ -55,6 +59,21 @@ class AccessTokens:
         return jwt.encode(claims, self.key, algorithm=ALGORITHM)
 
     def verify(self, token: str, message: str) -> Claims:
+        """The token's claims, checked once per token and process: a client sends the same token
+        for its whole life, and its signature, audience, issuer and start never change. Its expiry is
+        checked on every use; its revocation is not a property of the token (auth/service.py checks
+        it on every request)."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._decode(token, message)
+            if len(self._verified) >= VERIFIED_KEPT:
+                self._verified.clear()
+            self._verified[token] = claims
+        if time.time() > claims.expires_at + LEEWAY_SECONDS:
+            raise NotAuthenticated(message)
+        return claims
+
+    def _decode(self, token: str, message: str) -> Claims:
         try:
             claims = jwt.decode(
                 token,
@@ -63,7 +82,7 @@ class AccessTokens:
                 audience=AUDIENCE,
                 issuer=ISSUER,
                 options={"require": ["exp", "nbf", "iat", "sub", "jti", "aud", "iss"]},
-                leeway=5,
+                leeway=LEEWAY_SECONDS,
             )
         except jwt.PyJWTError:
             raise NotAuthenticated(message) from None

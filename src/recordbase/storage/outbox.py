@@ -205,16 +205,25 @@ class OutboxStore:
         return self.database.prepare(query.with_for_update(), point=True)
 
     @cached_property
-    def _pending(self) -> Prepared:
-        query = sa.select(outbox.c.seq, *EVENT_COLUMNS).where(outbox.c.position.is_(None))
-        # A short seek: PostgreSQL's partial index on pending events, SQLite's unique index on `position`
-        # (its NULL entries are in `seq` order: migration 0005).
-        return self.database.prepare(query.order_by(outbox.c.seq).limit(sa.bindparam("limit")), point=True)
-
-    @cached_property
     def _place(self) -> Prepared:
-        statement = sa.update(outbox).where(outbox.c.seq == sa.bindparam("_seq"))
-        return self.database.prepare(statement.values(position=sa.bindparam("_position")), point=True)
+        """The oldest pending events numbered from `last` + 1 in `seq` order, and returned: one
+        statement for a whole dispatch, not one per event."""
+        pending = (
+            sa.select(outbox.c.seq, sa.func.row_number().over(order_by=outbox.c.seq).label("number"))
+            .where(outbox.c.position.is_(None))
+            # A short seek: PostgreSQL's partial index on pending events, SQLite's unique index on
+            # `position` (its NULL entries are in `seq` order: migration 0005).
+            .order_by(outbox.c.seq)
+            .limit(sa.bindparam("limit"))
+            .subquery("pending")
+        )
+        statement = (
+            sa.update(outbox)
+            .where(outbox.c.seq == pending.c.seq)
+            .values(position=sa.bindparam("last", type_=sa.BigInteger) + pending.c.number)
+            .returning(*EVENT_COLUMNS)
+        )
+        return self.database.prepare(statement, point=True)
 
     @cached_property
     def _save_state(self) -> Prepared:
@@ -231,18 +240,11 @@ class OutboxStore:
         """Place the oldest committed events in the stream and create their deliveries."""
         async with self.database.transaction() as connection:
             last = int((await connection.fetch(self._lock_state))[0][0])
-            rows = await connection.fetch(self._pending, {"limit": limit})
+            rows = await connection.fetch(self._place, {"last": last, "limit": limit})
             if not rows:
                 return Dispatched([], 0)
-            placed = [
-                (row[0], decode_event((*row[1:-1], last + number)))
-                for number, row in enumerate(rows, start=1)
-            ]
-            await connection.execute_many(
-                self._place, [{"_seq": seq, "_position": e.position} for seq, e in placed]
-            )
-            await connection.execute(self._save_state, {"last": last + len(placed)})
-            events = [e for _, e in placed]
+            events = sorted(map(decode_event, rows), key=lambda event: event.position or 0)
+            await connection.execute(self._save_state, {"last": last + len(events)})
             planned = await plan(connection, events)
             await connection.execute_many(self._add_delivery, planned)
         return Dispatched(events, len(planned))
