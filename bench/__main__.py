@@ -90,7 +90,18 @@ def options() -> argparse.Namespace:
     parser.add_argument(
         "--warmup", type=float, help="seconds of unmeasured load before each figure (default 2; smoke 0)"
     )
+    parser.add_argument(
+        "--op", action="append", choices=list(OPERATIONS), help="only these operations (repeat; default: all)"
+    )
+    parser.add_argument(
+        "--recordbase-only",
+        action="store_true",
+        help="no raw driver, floor or PocketBase: an A/B of two builds (`PYTHONPATH=<other>/src`)",
+    )
     args = parser.parse_args()
+    args.ops = tuple(op for op in OPERATIONS if op in (args.op or OPERATIONS))
+    args.partial = bool(args.op) or args.recordbase_only
+    """A partial run prints its tables and leaves docs/benchmarks.md as it is."""
     args.rows = args.rows or (2000 if args.smoke else 100_000)
     args.seconds = args.seconds or (1.0 if args.smoke else 10.0)
     if args.warmup is None:
@@ -107,6 +118,10 @@ def label(op: str, args: argparse.Namespace) -> str:
     return OPERATIONS[op]
 
 
+def floor_operations(args: argparse.Namespace) -> tuple[str, ...]:
+    return tuple(op for op in FLOOR_OPERATIONS if op in args.ops)
+
+
 def connections(args: argparse.Namespace, op: str) -> int:
     return args.batch_connections if op == "batch" else args.connections
 
@@ -120,7 +135,7 @@ def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
     try:
         peer.seed(args.rows)
         found = {}
-        for op in OPERATIONS:
+        for op in args.ops:
             extra = (str(args.rows),) if op in ("get", "update") else ()
             found[op] = wrk(
                 peer.url,
@@ -133,7 +148,7 @@ def peer_figures(args: argparse.Namespace, workdir: Path) -> dict[str, Load]:
                 warmup=args.warmup,
             )
             print(f"  PocketBase {op}: {found[op].rps:,.1f}/s, {cpu(found[op])} CPU ms/request", flush=True)
-        for op in FLOOR_OPERATIONS:  # a superuser's token on every request, as recordbase has one
+        for op in floor_operations(args):  # a superuser's token on every request, as recordbase has one
             extra = (str(args.rows),) if op in ("get", "update") else ()
             load = wrk(peer.url, f"pb_{op}", args.seconds, args.connections, *extra, peer.token,
                        server=peer.pid, warmup=args.warmup)  # fmt: skip
@@ -165,7 +180,7 @@ def recordbase_figures(args: argparse.Namespace, backend: str, workdir: Path) ->
         ids_file = workdir / f"ids-{backend}.txt"
         ids_file.write_text("\n".join(ids) + "\n")
         found = {}
-        for op in OPERATIONS:
+        for op in args.ops:
             if not supported(server, op):
                 continue
             extra = (str(ids_file), server.token) if op in ("get", "update") else (server.token,)
@@ -199,7 +214,7 @@ def large_figures(args: argparse.Namespace, server: Recordbase, workdir: Path) -
     ids_file = workdir / f"ids-big-{server.backend}.txt"
     ids_file.write_text("\n".join(ids) + "\n")
     found = {}
-    for op in LARGE_OPERATIONS:
+    for op in (op for op in LARGE_OPERATIONS if op in args.ops):
         extra = (str(ids_file), server.token) if op == "get" else (server.token,)
         found[f"large_{op}"] = load = wrk(
             server.url, f"rb_{op}", args.seconds, args.connections, *extra, "BigItem",
@@ -211,9 +226,9 @@ def large_figures(args: argparse.Namespace, server: Recordbase, workdir: Path) -
 
 def raw_figures(args: argparse.Namespace, backend: str, workdir: Path) -> dict[str, Load]:
     found = {}
-    sizes = [("", args.rows, OPERATIONS)]
+    sizes = [("", args.rows, args.ops)]
     if args.large_rows:
-        sizes.append(("large_", args.large_rows, LARGE_OPERATIONS))
+        sizes.append(("large_", args.large_rows, tuple(op for op in LARGE_OPERATIONS if op in args.ops)))
     for prefix, count, operations in sizes:
         if backend == "sqlite":
             path = workdir / f"raw{prefix}.sqlite3"
@@ -248,7 +263,7 @@ def floor_figures(
     floor = Floor(workdir, database, workers=args.workers, pool_size=args.pool_size).start()
     try:
         found = {}
-        for op in FLOOR_OPERATIONS:
+        for op in floor_operations(args):
             extra = (str(ids_file), "-") if op in ("get", "update") else ("-",)
             on_postgres = "FLOOR_POSTGRES" in database
             load = wrk(floor.url, f"rb_{op}", args.seconds, args.connections, *extra, server=floor.pid,
@@ -267,10 +282,10 @@ def main() -> int:
     floors: list[FloorFigure] = []
     with tempfile.TemporaryDirectory(prefix="rb-bench-") as temporary:
         workdir = Path(temporary)
-        peer = {} if args.no_peer else peer_figures(args, workdir)
+        peer = {} if args.no_peer or args.recordbase_only else peer_figures(args, workdir)
         for backend in args.backend or ["sqlite", "postgres"]:
             mine = recordbase_figures(args, backend, workdir)
-            raw = raw_figures(args, backend, workdir)
+            raw = {} if args.recordbase_only else raw_figures(args, backend, workdir)
             figures += [
                 Figure(backend, label(op, args), load, raw.get(op), peer.get(op)) for op, load in mine.items()
             ]
@@ -283,13 +298,13 @@ def main() -> int:
                     peer.get(op),
                     peer.get(f"token_{op}"),
                 )
-                for op in FLOOR_OPERATIONS
-                if op in mine
+                for op in floor_operations(args)
+                if op in mine and f"floor_{op}" in raw
             ]
     table, floors_table = markdown_table(figures), floor_table(floors)
-    print(table, floors_table, sep="\n\n")
+    print(table, *([floors_table] if floors else []), sep="\n\n")
     failed = sum(f.recordbase.errors for f in figures)
-    if not args.smoke:
+    if not args.smoke and not args.partial:
         write_docs(args, table, floors_table)
     if failed:
         print(f"{failed} answers were not 2xx", file=sys.stderr)
