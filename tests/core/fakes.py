@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 from recordbase.core.events import Event
@@ -89,9 +90,8 @@ class FakeWriter:
         if stored is None or (owner is not None and stored.get("CreatedBy") != owner):
             return None
         stored.update(values, Revision=int(stored.get("Revision", 1)) + 1)
-        event.revision, event.owner_id = stored["Revision"], stored.get("CreatedBy")
         self.statements += 1
-        self.events.append(event)
+        self.events.append(replace(event, revision=stored["Revision"], owner_id=stored.get("CreatedBy")))
         return dict(stored)
 
     async def delete(self, entity: Entity, ids: Iterable[str]) -> list[str]:

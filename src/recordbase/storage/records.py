@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -473,7 +473,8 @@ class RecordWriter:
     ) -> Record | None:
         """One record's changes and its event, the record not read first: the record as written, or
         None where no record has this id (with `owner`: none of theirs), and nothing was written. The
-        event takes the written revision and owner. The transaction's last statement."""
+        event is appended with the written revision and owner (`event`'s own are not read). The
+        transaction's last statement."""
         shape = self.shape(entity)
         [row] = shape.encode_all([{**values, "_id": record_id}])
         columns = tuple(sorted(k for k in row if k != "_id"))
@@ -488,9 +489,9 @@ class RecordWriter:
         if not rows:
             return None
         record = shape.decode(rows[0])
-        event.revision, event.owner_id = int(record["Revision"]), record["CreatedBy"]
         if not together:
-            await self.append_events([event])
+            written = replace(event, revision=int(record["Revision"]), owner_id=record["CreatedBy"])
+            await self.append_events([written])
         return record
 
     async def _update_with_event(
