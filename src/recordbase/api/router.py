@@ -116,6 +116,53 @@ class SegmentIndex:
         return [self.routes[position] for position in sorted(found)]
 
 
+@dataclass(frozen=True, slots=True)
+class _Through:
+    """A route of an indexed router under a mount, found with the mount's prefix in one search."""
+
+    route: Route
+    depth: int
+    """The segments of the mount's prefix."""
+
+
+class DirectIndex:
+    """A router's routes with those of its mounted indexed routers brought up under their mounts'
+    prefixes (`/api` + `/EntityService/{entity_name}/read/{record_id}`: one template, one regex), in
+    the order Starlette meets them: a mount's routes, then the mount itself, whose full match means
+    Starlette would answer from inside it (a 404, a 405). Anything that cannot be brought up stays as
+    it is. One search and one match find a route where two routers took two of each."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        entries: list[BaseRoute] = []
+        self.through: dict[int, _Through] = {}
+        for route in routes:
+            if isinstance(route, Mount):
+                depth = len(template_segments(route.path) or ())
+                for found in _mounted_routes(route):
+                    whole = Route(route.path + found.path, found.endpoint, methods=found.methods)
+                    self.through[id(whole)] = _Through(found, depth)
+                    entries.append(whole)
+            entries.append(route)
+        self.index = SegmentIndex(entries)
+
+
+def _mounted_routes(mount: Mount) -> list[Route]:
+    """The routes of a mount that can be brought up under its prefix: a mount of an indexed router,
+    both with indexable templates only (api/router.py `template_segments`) and no parameter name in
+    both; none otherwise."""
+    if not (isinstance(mount.app, IndexedRouter) and mount.path and template_segments(mount.path)):
+        return []
+    inner = [r for r in mount.app.routes if isinstance(r, Route)]
+    if len(inner) < len(mount.app.routes) or any(template_segments(r.path) is None for r in inner):
+        return []
+    taken = set(_parameters(mount.path))
+    return [] if any(taken & set(_parameters(r.path)) for r in inner) else inner
+
+
+def _parameters(template: str) -> list[str]:
+    return [match.group(1) for match in PARAM_REGEX.finditer(template)]
+
+
 class IndexedRouter(Router):
     """A `Router` that finds an HTTP request's route through a `SegmentIndex` of its routes.
 
@@ -125,6 +172,7 @@ class IndexedRouter(Router):
     def __init__(self, routes: Sequence[BaseRoute], **options: Any) -> None:
         super().__init__(routes, **options)
         self.index = SegmentIndex(self.routes)
+        self._direct: DirectIndex | None = None
 
     def search(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
         """The route Starlette's router would hand an HTTP `scope` to, and its child scope; None
@@ -156,14 +204,23 @@ class IndexedRouter(Router):
     def resolve(self, scope: Scope) -> tuple[Route, Scope] | None:
         """The route that fully matches an HTTP `scope`, through mounts of indexed routers, and the
         scope Starlette would hand it (`scope` itself is left as it is); None for anything else."""
-        found = self._match(scope)
-        if found is None or found[0] is not Match.FULL:
-            return None
-        _, route, child = found
-        resolved = {"router": self, **scope, "route": route, **child}  # the outermost router stays
-        if isinstance(route, Mount) and isinstance(route.app, IndexedRouter):
-            return route.app.resolve(resolved)
-        return (route, resolved) if isinstance(route, Route) else None
+        if self._direct is None:  # built on first use: a route list is not changed once served
+            self._direct = DirectIndex(self.routes)
+        route_path = get_route_path(scope)
+        for entry in self._direct.index.candidates(route_path):
+            match, child = entry.matches(scope)
+            if match is not Match.FULL:
+                continue  # a partial match (another method) does not stop Starlette's search either
+            through = self._direct.through.get(id(entry))
+            if through is not None:
+                root = scope.get("root_path", "")
+                prefix = "/" + "/".join(route_path[1:].split("/", through.depth)[: through.depth])
+                mount = {"app_root_path": scope.get("app_root_path", root), "root_path": root + prefix}
+                return through.route, {"router": self, **scope, **mount, **child, "route": through.route}
+            if isinstance(entry, Route):
+                return entry, {"router": self, **scope, **child, "route": entry}
+            return None  # a mount answering from inside, or a route of another kind: Starlette's way
+        return None
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
