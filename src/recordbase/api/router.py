@@ -177,17 +177,13 @@ class IndexedRouter(Router):
     def search(self, scope: Scope) -> tuple[BaseRoute, Scope] | None:
         """The route Starlette's router would hand an HTTP `scope` to, and its child scope; None
         where it would find no route (and answer a redirect or its default)."""
-        found = self._match(scope)
-        return None if found is None else (found[1], found[2])
-
-    def _match(self, scope: Scope) -> tuple[Match, BaseRoute, Scope] | None:
-        partial: tuple[Match, BaseRoute, Scope] | None = None
+        partial: tuple[BaseRoute, Scope] | None = None
         for route in self.index.candidates(get_route_path(scope)):
             match, child = route.matches(scope)
             if match is Match.FULL:
-                return match, route, child
+                return route, child
             if match is Match.PARTIAL and partial is None:
-                partial = match, route, child
+                partial = route, child
         return partial
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
